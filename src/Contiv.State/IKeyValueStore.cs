@@ -1,0 +1,55 @@
+namespace Contiv.State;
+
+/// <summary>
+/// The shared state every ContivDocker process sees: a string key/value store with atomic
+/// multi-key compare-and-set commits and change notifications. Everything above it (tenants,
+/// networks, address and tag allocation) is pure code that reads a few keys, decides, and commits
+/// conditionally on what it read (see <see cref="StoreTransaction"/>), so the same logic is atomic
+/// on Redis (many hosts) and on the embedded file store (one host, several processes).
+/// </summary>
+public interface IKeyValueStore : IAsyncDisposable
+{
+    /// <summary>Human-readable location (e.g. <c>redis://127.0.0.1:6379</c>), used in error messages.</summary>
+    string Description { get; }
+
+    /// <summary>The value of each key (null when absent), read as one consistent snapshot.</summary>
+    Task<IReadOnlyDictionary<string, string?>> GetAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>Every key starting with <paramref name="prefix"/> with its value, ordered by key (ordinal).</summary>
+    Task<IReadOnlyList<KeyValuePair<string, string>>> ListAsync(string prefix, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically applies <paramref name="writes"/> (a null value deletes the key) if and only if every
+    /// condition holds at commit time. Returns false, having written nothing, when a condition failed.
+    /// Successful commits notify subscribers of every written key, in every process.
+    /// </summary>
+    Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Calls <paramref name="onChange"/> for keys under <paramref name="prefix"/> changed by any process.
+    /// Delivery is at-least-once and may coalesce; a <see cref="StoreChange.Resync"/> change
+    /// (empty key) means "notifications may have been missed, re-read everything" (e.g. after a reconnect).
+    /// The callback runs on a background thread and must not block for long.
+    /// </summary>
+    IDisposable Subscribe(string prefix, Action<StoreChange> onChange);
+}
+
+/// <summary>A precondition of a commit: the key holds exactly <see cref="ExpectedValue"/> (null: the key is absent).</summary>
+public readonly record struct KeyCondition(string Key, string? ExpectedValue);
+
+/// <summary>One write of a commit: set <see cref="Key"/> to <see cref="Value"/>, or delete it when null.</summary>
+public readonly record struct KeyWrite(string Key, string? Value);
+
+/// <summary>A change notification. An empty <see cref="Key"/> asks the subscriber to resynchronise.</summary>
+public readonly record struct StoreChange(string Key)
+{
+    public static StoreChange Resync { get; } = new(string.Empty);
+
+    public bool IsResync => Key.Length == 0;
+}
+
+/// <summary>The store could not be reached (after bounded retries). Nothing was written.</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A transaction kept losing compare-and-set races and gave up. Nothing was written.</summary>
+public sealed class StoreConflictException(string message) : Exception(message);
