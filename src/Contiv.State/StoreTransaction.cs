@@ -16,9 +16,9 @@ public static class StoreTransaction
         IKeyValueStore store,
         IReadOnlyCollection<string> keys,
         Func<IReadOnlyDictionary<string, string?>, TransactionPlan<T>> decide,
-        CancellationToken cancellationToken = default,
-        int maxAttempts = DefaultMaxAttempts)
+        CancellationToken cancellationToken = default)
     {
+        const int maxAttempts = DefaultMaxAttempts;
         for (var attempt = 1; ; attempt++)
         {
             var snapshot = await store.GetAsync(keys, cancellationToken);

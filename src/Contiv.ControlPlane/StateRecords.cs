@@ -1,0 +1,83 @@
+using System.Text.Json.Serialization;
+using Contiv.Model;
+
+namespace Contiv.ControlPlane;
+
+/// <summary>Where each piece of state lives in the key/value store.</summary>
+public static class StateKeys
+{
+    public const string Global = "obj/global";
+    public const string TenantsPrefix = "obj/tenants/";
+    public const string NetworksPrefix = "obj/networks/";
+    public const string IpamPrefix = "state/ipam/";
+    public const string EndpointsPrefix = "state/eps/";
+    public const string HostsPrefix = "state/hosts/";
+
+    public static string Tenant(string tenant) => TenantsPrefix + tenant;
+
+    public static string Network(string tenant, string network) => NetworksPrefix + Names.NetworkKey(tenant, network);
+
+    public static string NetworksOfTenant(string tenant) => NetworksPrefix + tenant + ":";
+
+    /// <summary>Tags in use per encapsulation, as a compact number set ("1-3,112").</summary>
+    public static string Tags(string encap) => "state/tags/" + encap;
+
+    public static string Ipam(string networkId) => IpamPrefix + networkId;
+
+    public static string EndpointsOf(string networkId) => EndpointsPrefix + networkId + "/";
+
+    public static string Endpoint(string networkId, string endpointId) => EndpointsOf(networkId) + endpointId;
+
+    public static string Host(string host) => HostsPrefix + host;
+}
+
+/// <summary>A network as stored: its configuration plus the tag allocated to it.</summary>
+public sealed class NetworkRecord
+{
+    public Network Config { get; set; } = new();
+
+    /// <summary>The VNI (vxlan) or VLAN id (vlan) in use on the wire.</summary>
+    public int Tag { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    [JsonIgnore]
+    public string NetworkId => Names.NetworkId(Config.TenantName, Config.NetworkName);
+}
+
+/// <summary>The address state of one network: which host indexes are taken.</summary>
+public sealed class IpamRecord
+{
+    public string Subnet { get; set; } = string.Empty;
+
+    /// <summary>Host index of the configured gateway, 0 when the network has none.</summary>
+    public int GatewayIndex { get; set; }
+
+    public string Bitmap { get; set; } = string.Empty;
+
+    /// <summary>Next IPv6 host id to hand out (Contiv counts up rather than reusing).</summary>
+    public long NextIpv6HostId { get; set; } = 1;
+}
+
+/// <summary>A host running netplugin, registered so peers know its VTEP and can tell if it is alive.</summary>
+public sealed class HostRecord
+{
+    public string Name { get; set; } = string.Empty;
+
+    public string? VtepIp { get; set; }
+
+    public string? VlanInterface { get; set; }
+
+    public DateTimeOffset StartedAt { get; set; }
+
+    public DateTimeOffset LastSeen { get; set; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(NetworkRecord))]
+[JsonSerializable(typeof(IpamRecord))]
+[JsonSerializable(typeof(HostRecord))]
+[JsonSerializable(typeof(Tenant))]
+[JsonSerializable(typeof(GlobalSettings))]
+[JsonSerializable(typeof(EndpointOper))]
+public sealed partial class StateJson : JsonSerializerContext;
