@@ -39,7 +39,8 @@ public static class NetworkRules
         network.Ipv6Gateway = EmptyToNull(network.Ipv6Gateway);
         if (network.Ipv6Subnet is not null)
         {
-            if (!IPNetwork.TryParse(network.Ipv6Subnet, out var v6) || v6.BaseAddress.AddressFamily != AddressFamily.InterNetworkV6)
+            if (!IPNetwork.TryParse(network.Ipv6Subnet, out var v6) || v6.BaseAddress.AddressFamily != AddressFamily.InterNetworkV6
+                || !IPAddress.TryParse(network.Ipv6Subnet.Split('/')[0], out var written) || !written.Equals(v6.BaseAddress))
             {
                 throw ContivException.Invalid($"invalid IPv6 subnet \"{network.Ipv6Subnet}\": expected CIDR notation such as 2001:db8::/64 with no host bits set");
             }

@@ -1,0 +1,320 @@
+using System.CommandLine;
+using System.Text.Json;
+using Contiv.Model;
+
+namespace Contiv.NetCtl;
+
+/// <summary>
+/// netctl's command tree, reproducing Contiv's commands, flags, aliases and output text so the
+/// tutorials' sessions replay unchanged. Output goes to the given writers (tests capture them).
+/// </summary>
+public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<string, string?, NetmasterClient> clientFactory)
+{
+    public const string DefaultNetmaster = "http://127.0.0.1:9999";
+
+    private readonly Option<string> _netmaster = new("--netmaster")
+    {
+        Description = "netmaster URL (env NETMASTER)",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("NETMASTER") ?? DefaultNetmaster,
+    };
+
+    private readonly Option<string?> _token = new("--token")
+    {
+        Description = "bearer token for netmaster (env CONTIV_TOKEN)",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_TOKEN"),
+    };
+
+    public RootCommand Build()
+    {
+        var root = new RootCommand("netctl: command line client for ContivDocker's netmaster") { _netmaster, _token };
+        root.Subcommands.Add(VersionCommand());
+        root.Subcommands.Add(TenantCommand());
+        root.Subcommands.Add(NetworkCommand());
+        root.Subcommands.Add(GlobalCommand());
+        root.Subcommands.Add(EndpointCommand());
+        return root;
+    }
+
+    public async Task<int> RunAsync(string[] args, CancellationToken ct = default)
+    {
+        var parse = Build().Parse(args);
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, ct);
+    }
+
+    // ---- version ---------------------------------------------------------------------------------
+
+    private Command VersionCommand()
+    {
+        var command = new Command("version", "Print client and server versions");
+        SetAction(command, async (parse, client, ct) =>
+        {
+            var local = VersionInfoReader.Read(typeof(NetCtlCommands).Assembly);
+            output.Write($"Client Version:\nVersion: {local.Version}\nGitCommit: {local.GitCommit}\nBuildTime: {local.BuildTime}\n\n");
+            var server = await client.VersionAsync(ct);
+            output.Write($"Server Version:\nVersion: {server.Version}\nGitCommit: {server.GitCommit}\nBuildTime: {server.BuildTime}\n");
+        });
+        return command;
+    }
+
+    // ---- tenant ----------------------------------------------------------------------------------
+
+    private Command TenantCommand()
+    {
+        var tenant = new Command("tenant", "Tenant operations");
+
+        var createName = new Argument<string>("TENANT");
+        var create = new Command("create", "Create a tenant") { createName };
+        SetAction(create, async (parse, client, ct) =>
+        {
+            var name = parse.GetValue(createName)!;
+            Names.ValidateTenant(name);
+            output.WriteLine($"Creating tenant: {name}");
+            await client.CreateTenantAsync(new Tenant { Key = name, TenantName = name }, ct);
+        });
+
+        var rmName = new Argument<string>("TENANT");
+        var rm = new Command("rm", "Delete a tenant") { rmName };
+        rm.Aliases.Add("delete");
+        SetAction(rm, async (parse, client, ct) =>
+        {
+            var name = parse.GetValue(rmName)!;
+            output.WriteLine($"Deleting tenant {name}");
+            await client.DeleteTenantAsync(name, ct);
+        });
+
+        var inspectName = new Argument<string>("TENANT");
+        var inspect = new Command("inspect", "Inspect a tenant") { inspectName };
+        SetAction(inspect, async (parse, client, ct) =>
+            WriteJson(await client.InspectTenantAsync(parse.GetValue(inspectName)!, ct), ContivJson.Indented.TenantInspect));
+
+        var json = JsonOption();
+        var quiet = QuietOption();
+        var ls = new Command("ls", "List tenants") { json, quiet };
+        ls.Aliases.Add("list");
+        SetAction(ls, async (parse, client, ct) =>
+        {
+            var tenants = await client.ListTenantsAsync(ct);
+            if (parse.GetValue(json))
+            {
+                WriteJson(tenants, ContivJson.Indented.ListTenant);
+            }
+            else if (parse.GetValue(quiet))
+            {
+                tenants.ForEach(t => output.WriteLine(t.TenantName));
+            }
+            else
+            {
+                var rows = new List<IReadOnlyList<string>> { new[] { "Name" }, new[] { "------" } };
+                rows.AddRange(tenants.Select(t => new[] { t.TenantName }));
+                output.Write(TableWriter.Render(rows));
+            }
+        });
+
+        tenant.Subcommands.Add(create);
+        tenant.Subcommands.Add(rm);
+        tenant.Subcommands.Add(inspect);
+        tenant.Subcommands.Add(ls);
+        return tenant;
+    }
+
+    // ---- network ---------------------------------------------------------------------------------
+
+    private Command NetworkCommand()
+    {
+        var network = new Command("net", "Network operations");
+        network.Aliases.Add("network");
+
+        var name = new Argument<string>("NETWORK");
+        var tenant = TenantOption();
+        var subnet = new Option<string?>("--subnet", "-s") { Description = "IPv4 subnet in CIDR notation (or a range such as 10.1.1.10-20/24)" };
+        var gateway = new Option<string?>("--gateway", "-g") { Description = "IPv4 gateway" };
+        var subnetV6 = new Option<string?>("--subnetv6", "-s6") { Description = "IPv6 subnet in CIDR notation" };
+        var gatewayV6 = new Option<string?>("--gatewayv6", "-g6") { Description = "IPv6 gateway" };
+        var encap = new Option<string>("--encap", "-e") { Description = "encapsulation: vxlan or vlan", DefaultValueFactory = _ => "vxlan" };
+        var pktTag = new Option<int>("--pkt-tag", "-p") { Description = "VLAN id or VXLAN VNI (0: allocate one)" };
+        var nwType = new Option<string>("--nw-type", "-n") { Description = "network type: data or infra", DefaultValueFactory = _ => "data" };
+        var nwTag = new Option<string?>("--nw-tag", "--tag") { Description = "network tag (defaults to NETWORK.TENANT)" };
+        var create = new Command("create", "Create a network") { name, tenant, subnet, gateway, subnetV6, gatewayV6, encap, pktTag, nwType, nwTag };
+        SetAction(create, async (parse, client, ct) =>
+        {
+            var net = new Network
+            {
+                TenantName = parse.GetValue(tenant)!,
+                NetworkName = parse.GetValue(name)!,
+                Subnet = parse.GetValue(subnet),
+                Gateway = parse.GetValue(gateway),
+                Ipv6Subnet = parse.GetValue(subnetV6),
+                Ipv6Gateway = parse.GetValue(gatewayV6),
+                Encap = parse.GetValue(encap),
+                PktTag = parse.GetValue(pktTag),
+                NwType = parse.GetValue(nwType),
+                CfgdTag = parse.GetValue(nwTag),
+            };
+
+            // Checked here too so obvious mistakes never reach the server (Contiv does the same).
+            NetworkRules.Normalize(net);
+            output.WriteLine($"Creating network {net.TenantName}:{net.NetworkName}");
+            await client.CreateNetworkAsync(net, ct);
+        });
+
+        var rmName = new Argument<string>("NETWORK");
+        var rmTenant = TenantOption();
+        var rm = new Command("rm", "Delete a network") { rmName, rmTenant };
+        rm.Aliases.Add("delete");
+        SetAction(rm, async (parse, client, ct) =>
+        {
+            var (t, n) = (parse.GetValue(rmTenant)!, parse.GetValue(rmName)!);
+            output.WriteLine($"Deleting network {t}:{n}");
+            await client.DeleteNetworkAsync(t, n, ct);
+        });
+
+        var inspectName = new Argument<string>("NETWORK");
+        var inspectTenant = TenantOption();
+        var inspect = new Command("inspect", "Inspect a network") { inspectName, inspectTenant };
+        SetAction(inspect, async (parse, client, ct) =>
+            WriteJson(await client.InspectNetworkAsync(parse.GetValue(inspectTenant)!, parse.GetValue(inspectName)!, ct), ContivJson.Indented.NetworkInspect));
+
+        var lsTenant = TenantOption();
+        var all = new Option<bool>("--all", "-a") { Description = "list networks of every tenant" };
+        var json = JsonOption();
+        var quiet = QuietOption();
+        var ls = new Command("ls", "List networks") { lsTenant, all, json, quiet };
+        ls.Aliases.Add("list");
+        SetAction(ls, async (parse, client, ct) =>
+        {
+            var networks = await client.ListNetworksAsync(ct);
+            if (!parse.GetValue(all))
+            {
+                var t = parse.GetValue(lsTenant)!;
+                var tenants = await client.ListTenantsAsync(ct);
+                if (!tenants.Any(x => x.TenantName == t))
+                {
+                    throw new NetCtlException($"tenant {t} does not exist");
+                }
+
+                networks = [.. networks.Where(n => n.TenantName == t)];
+            }
+
+            if (parse.GetValue(json))
+            {
+                WriteJson(networks, ContivJson.Indented.ListNetwork);
+            }
+            else if (parse.GetValue(quiet))
+            {
+                networks.ForEach(n => output.WriteLine(n.NetworkName));
+            }
+            else
+            {
+                output.Write(NetworkTable(networks));
+            }
+        });
+
+        network.Subcommands.Add(create);
+        network.Subcommands.Add(rm);
+        network.Subcommands.Add(inspect);
+        network.Subcommands.Add(ls);
+        return network;
+    }
+
+    /// <summary>The `net ls` table with Contiv's headers and its fixed underline strings.</summary>
+    public static string NetworkTable(IEnumerable<Network> networks)
+    {
+        var rows = new List<IReadOnlyList<string>>
+        {
+            new[] { "Tenant", "Network", "Nw Type", "Encap type", "Packet tag", "Subnet", "Gateway", "IPv6Subnet", "IPv6Gateway", "Cfgd Tag" },
+            new[] { "------", "-------", "-------", "----------", "----------", "-------", "------", "----------", "-----------", "---------" },
+        };
+        rows.AddRange(networks.Select(n => new[]
+        {
+            n.TenantName, n.NetworkName, n.NwType ?? string.Empty, n.Encap ?? string.Empty, NetworkRules.Format(n.PktTag),
+            n.Subnet ?? string.Empty, n.Gateway ?? string.Empty, n.Ipv6Subnet ?? string.Empty, n.Ipv6Gateway ?? string.Empty, n.CfgdTag ?? string.Empty,
+        }));
+        return TableWriter.Render(rows);
+    }
+
+    // ---- global ----------------------------------------------------------------------------------
+
+    private Command GlobalCommand()
+    {
+        var global = new Command("global", "Global settings");
+
+        var fabric = new Option<string?>("--fabric-mode", "-f") { Description = "fabric mode: default, aci or aci-opflex" };
+        var vlans = new Option<string?>("--vlan-range", "-v") { Description = "allowed VLAN ids, e.g. 1-4094" };
+        var vxlans = new Option<string?>("--vxlan-range", "-x") { Description = "allowed VXLAN VNIs, e.g. 1-10000" };
+        var fwd = new Option<string?>("--fwd-mode", "-b") { Description = "forwarding mode: bridge or routing" };
+        var arp = new Option<string?>("--arp-mode", "-a") { Description = "ARP mode: proxy or flood" };
+        var pvt = new Option<string?>("--private-subnet", "-s") { Description = "private subnet for host access, e.g. 172.19.0.0/16" };
+        var set = new Command("set", "Change global settings (only the flags given)") { fabric, vlans, vxlans, fwd, arp, pvt };
+        SetAction(set, async (parse, client, ct) =>
+        {
+            var current = await client.GetGlobalAsync(ct);
+            current.NetworkInfraType = parse.GetValue(fabric) ?? current.NetworkInfraType;
+            current.Vlans = parse.GetValue(vlans) ?? current.Vlans;
+            current.Vxlans = parse.GetValue(vxlans) ?? current.Vxlans;
+            current.FwdMode = parse.GetValue(fwd) ?? current.FwdMode;
+            current.ArpMode = parse.GetValue(arp) ?? current.ArpMode;
+            current.PvtSubnet = parse.GetValue(pvt) ?? current.PvtSubnet;
+            await client.SetGlobalAsync(current, ct);
+        });
+
+        var inspect = new Command("inspect", "Inspect global settings");
+        SetAction(inspect, async (parse, client, ct) => WriteJson(await client.InspectGlobalAsync(ct), ContivJson.Indented.GlobalInspect));
+
+        var info = new Command("info", "Show global settings");
+        SetAction(info, async (parse, client, ct) =>
+        {
+            var g = await client.GetGlobalAsync(ct);
+            output.Write($"Fabric mode: {g.NetworkInfraType}\nForward mode: {g.FwdMode}\nARP mode: {g.ArpMode}\nVlan Range: {g.Vlans}\nVxlan range: {g.Vxlans}\nPrivate subnet: {g.PvtSubnet}\n");
+        });
+
+        global.Subcommands.Add(set);
+        global.Subcommands.Add(inspect);
+        global.Subcommands.Add(info);
+        return global;
+    }
+
+    // ---- endpoint --------------------------------------------------------------------------------
+
+    private Command EndpointCommand()
+    {
+        var endpoint = new Command("endpoint", "Endpoint operations");
+        endpoint.Aliases.Add("ep");
+        var id = new Argument<string>("ENDPOINT-ID");
+        var inspect = new Command("inspect", "Inspect an endpoint by its Docker endpoint id (or a unique prefix)") { id };
+        SetAction(inspect, async (parse, client, ct) => WriteJson(await client.InspectEndpointAsync(parse.GetValue(id)!, ct), ContivJson.Indented.EndpointInspect));
+        endpoint.Subcommands.Add(inspect);
+        return endpoint;
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------------
+
+    private static Option<string> TenantOption() => new("--tenant", "-t") { Description = "tenant name", DefaultValueFactory = _ => Names.DefaultTenant };
+
+    private static Option<bool> JsonOption() => new("--json", "-j") { Description = "print JSON" };
+
+    private static Option<bool> QuietOption() => new("--quiet", "-q") { Description = "print names only" };
+
+    private void WriteJson<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+        output.WriteLine(JsonSerializer.Serialize(value, type));
+
+    /// <summary>Runs an action with a client; user-facing failures become one line on stderr and exit code 1.</summary>
+    private void SetAction(Command command, Func<ParseResult, NetmasterClient, CancellationToken, Task> action)
+    {
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var client = clientFactory(parse.GetValue(_netmaster)!, parse.GetValue(_token));
+                await action(parse, client, ct);
+                return 0;
+            }
+            catch (Exception e) when (e is NetCtlException or ContivException)
+            {
+                await error.WriteLineAsync($"Error: {e.Message}");
+                return 1;
+            }
+        });
+    }
+}
