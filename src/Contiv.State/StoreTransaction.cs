@@ -12,6 +12,8 @@ public static class StoreTransaction
 {
     public const int DefaultMaxAttempts = 200;
 
+    // maxAttempts follows the token so that existing positional calls (store, keys, decide, token) keep compiling.
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068:CancellationToken parameters must come last", Justification = "Published signature; maxAttempts is a rarely used tuning knob.")]
     public static async Task<T> RunAsync<T>(
         IKeyValueStore store,
         IReadOnlyCollection<string> keys,
