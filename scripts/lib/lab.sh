@@ -164,10 +164,11 @@ _lab_target_dir() {
 # Every state-changing entry point runs in a fresh bash with `set -Eeuo pipefail`, so errexit is
 # honoured even when the caller writes `lab_up 2 || ...` (which would disable -e in a function).
 _lab_run() {
-  local mode="$1"; shift
-  # shellcheck disable=SC2163
-  export "${!LAB_@}"
-  "${BASH:-bash}" -c '
+  local mode="$1" v vars=()
+  shift
+  # pass LAB_* explicitly (exporting here would leak `LAB_X=1 lab_up` temp assignments into the caller)
+  for v in "${!LAB_@}"; do vars+=("$v=${!v}"); done
+  env "${vars[@]}" "${BASH:-bash}" -c '
     mode=$1 lib=$2; shift 2
     if [ "$mode" = strict ]; then set -Eeuo pipefail; else set -uo pipefail; fi
     source "$lib"
