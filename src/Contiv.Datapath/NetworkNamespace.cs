@@ -1,0 +1,155 @@
+using System.Runtime.ExceptionServices;
+using Microsoft.Win32.SafeHandles;
+using static Tmds.Linux.LibC;
+
+namespace Contiv.Datapath;
+
+/// <summary>
+/// An open network namespace file: a /var/run/netns/NAME bind mount (what `ip netns add` and Docker
+/// create) or /proc/PID/ns/net. <see cref="Run(Action{INetlink})"/> does netlink work inside it on a dedicated thread
+/// that enters it with setns(CLONE_NEWNET); that thread ends afterwards, so no pooled thread (and
+/// no other code) ever runs in the wrong namespace. Links can be moved or created into it by fd.
+/// </summary>
+public sealed class NetworkNamespace : IDisposable
+{
+    private readonly SafeFileHandle _handle;
+
+    private NetworkNamespace(SafeFileHandle handle, string path)
+    {
+        _handle = handle;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    public static unsafe NetworkNamespace Open(string path)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        int fd;
+        fixed (byte* pathBytes = bytes)
+        {
+            fd = open(pathBytes, O_RDONLY | O_CLOEXEC, 0);
+        }
+
+        if (fd < 0)
+        {
+            throw new NetlinkException(errno, "open network namespace", path);
+        }
+
+        return new NetworkNamespace(new SafeFileHandle(fd, ownsHandle: true), path);
+    }
+
+    /// <summary>A namespace made by `ip netns add NAME`.</summary>
+    public static NetworkNamespace OpenNamed(string name) => Open($"/var/run/netns/{name}");
+
+    public static NetworkNamespace OpenOfProcess(int pid) => Open($"/proc/{pid}/ns/net");
+
+    /// <summary>Runs <paramref name="action"/> with a netlink socket opened inside the namespace at <paramref name="path"/>.</summary>
+    public static void Run(string path, Action<INetlink> action)
+    {
+        using var ns = Open(path);
+        ns.Run(action);
+    }
+
+    public static T Run<T>(string path, Func<INetlink, T> func)
+    {
+        using var ns = Open(path);
+        return ns.Run(func);
+    }
+
+    public void Run(Action<INetlink> action) => Run<object?>(netlink =>
+    {
+        action(netlink);
+        return null;
+    });
+
+    /// <summary>
+    /// Runs <paramref name="func"/> on a new thread that has entered this namespace, with a netlink
+    /// socket opened there; blocks until it returns and rethrows its exception, if any.
+    /// </summary>
+    public T Run<T>(Func<INetlink, T> func)
+    {
+        T result = default!;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Enter();
+                using var netlink = new RouteNetlink();
+                result = func(netlink);
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"netns {Path}",
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result;
+    }
+
+    /// <summary>
+    /// A netlink socket bound inside this namespace, usable from any thread: a socket keeps the
+    /// namespace it was created in, so only its creation needs the dedicated thread.
+    /// </summary>
+    public RouteNetlink OpenNetlink()
+    {
+        RouteNetlink? netlink = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Enter();
+                netlink = new RouteNetlink();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"netns {Path}",
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return netlink!;
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    /// <summary>Lends the namespace's fd to a request (IFLA_NET_NS_FD), keeping it open meanwhile.</summary>
+    internal void UseFd(Action<int> action)
+    {
+        var added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            action((int)_handle.DangerousGetHandle());
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Moves the calling thread (only) into this namespace; must run on a thread of our own.</summary>
+    private void Enter() => UseFd(fd =>
+    {
+        if (setns(fd, CLONE_NEWNET) != 0)
+        {
+            throw new NetlinkException(errno, "enter network namespace", Path);
+        }
+    });
+}
