@@ -1,0 +1,225 @@
+using System.Globalization;
+using Contiv.ControlPlane;
+using Contiv.DockerEngine;
+using Contiv.Model;
+
+namespace Contiv.NetPlugin;
+
+/// <summary>
+/// The per-host reconciler. Whenever the shared state changes (and periodically, to heal anything
+/// missed), it makes this host match it:
+/// <list type="bullet">
+/// <item>this host is registered with its VTEP, with a heartbeat;</item>
+/// <item>every Contiv data network has a Docker network of the same name on the local engine (and
+/// Docker networks of deleted Contiv networks are removed);</item>
+/// <item>local endpoints carry their container names, which Docker only reveals after Join;</item>
+/// <item>the FDB/ARP entries for remote endpoints and VTEPs equal the desired set.</item>
+/// </list>
+/// Every step is idempotent, so a restarted agent converges to the same state.
+/// </summary>
+public sealed class HostAgent(
+    ContivControl control,
+    IDockerEngine docker,
+    IHostDatapath datapath,
+    DockerNetworkMap networks,
+    PluginHandlers handlers,
+    PluginOptions options,
+    ILogger<HostAgent> logger) : BackgroundService
+{
+    public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
+
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+
+    /// <summary>Completed reconcile passes (tests and /health read it).</summary>
+    public long Passes { get; private set; }
+
+    public string? LastError { get; private set; }
+
+    /// <summary>Asks for a reconcile pass soon (coalesced with any pending request).</summary>
+    public void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var subscription = control.Store.Subscribe(string.Empty, change =>
+        {
+            if (change.IsResync || change.Key.StartsWith(StateKeys.NetworksPrefix, StringComparison.Ordinal)
+                || change.Key.StartsWith(StateKeys.EndpointsPrefix, StringComparison.Ordinal)
+                || change.Key.StartsWith(StateKeys.HostsPrefix, StringComparison.Ordinal))
+            {
+                Wake();
+            }
+        });
+        handlers.EndpointJoined += (_, _) => Wake();
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ReconcileAsync(stoppingToken);
+                LastError = null;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // Keep going: the store or dockerd may be restarting; the next pass retries.
+                LastError = e.Message;
+                logger.LogWarning("reconcile failed: {Error}", e.Message);
+            }
+
+            Passes++;
+            try
+            {
+                await _wake.WaitAsync(ResyncInterval, stoppingToken);
+
+                // Let a burst of changes settle into one pass.
+                await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    public async Task ReconcileAsync(CancellationToken ct)
+    {
+        await control.RegisterHostAsync(new HostRecord
+        {
+            Name = options.HostName,
+            VtepIp = options.VtepIp,
+            VlanInterface = options.VlanInterface,
+            StartedAt = _startedAt,
+            LastSeen = DateTimeOffset.UtcNow,
+        }, ct);
+
+        var contivNetworks = await control.ListNetworksAsync(null, ct);
+        await SyncDockerNetworksAsync(contivNetworks, ct);
+
+        var endpoints = await control.ListEndpointsAsync(null, ct);
+        await FillContainerNamesAsync(endpoints, ct);
+        await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
+    }
+
+    private async Task SyncDockerNetworksAsync(IReadOnlyList<NetworkRecord> contivNetworks, CancellationToken ct)
+    {
+        var dockerNetworks = await docker.ListNetworksAsync(ct);
+        var byName = dockerNetworks.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var wanted = contivNetworks.Where(n => n.Config.NwType != "infra")
+            .ToDictionary(n => Names.DockerNetworkName(n.Config.TenantName, n.Config.NetworkName), StringComparer.Ordinal);
+
+        foreach (var (name, network) in wanted)
+        {
+            if (byName.TryGetValue(name, out var existing))
+            {
+                if (existing.Driver != options.DriverName)
+                {
+                    logger.LogError("docker network {Name} exists with driver {Driver}; not replacing it with Contiv network {Key}", name, existing.Driver, network.Config.Key);
+                }
+
+                continue;
+            }
+
+            var spec = new DockerNetworkSpec(
+                name,
+                options.DriverName,
+                new Dictionary<string, string>
+                {
+                    ["encap"] = network.Config.Encap!,
+                    ["pkt-tag"] = network.Tag.ToString(CultureInfo.InvariantCulture),
+                    ["tenant"] = network.Config.TenantName,
+                },
+                options.DriverName,
+                new Dictionary<string, string> { ["network"] = network.Config.NetworkName, ["tenant"] = network.Config.TenantName },
+                Ipv4Subnet.Parse(network.Config.Subnet).Cidr,
+                network.Config.Gateway);
+            try
+            {
+                var id = await docker.CreateNetworkAsync(spec, ct);
+                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, id[..12], network.Config.Key);
+            }
+            catch (DockerEngineException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
+            {
+                // Created concurrently (e.g. by the user); the next pass sees it.
+            }
+        }
+
+        // Docker networks of ours whose Contiv network is gone: remove them (Docker refuses while
+        // containers are attached, and netmaster refuses to delete such networks anyway).
+        foreach (var stale in dockerNetworks.Where(n => n.Driver == options.DriverName && !wanted.ContainsKey(n.Name)))
+        {
+            try
+            {
+                await docker.RemoveNetworkAsync(stale.Id, ct);
+                logger.LogInformation("removed docker network {Name}: its Contiv network no longer exists", stale.Name);
+            }
+            catch (DockerEngineException e)
+            {
+                logger.LogWarning("could not remove docker network {Name}: {Error}", stale.Name, e.Message);
+            }
+        }
+    }
+
+    private async Task FillContainerNamesAsync(IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
+    {
+        var unnamed = endpoints.Where(e => e.HomingHost == options.HostName && string.IsNullOrEmpty(e.ContainerName)).ToList();
+        if (unnamed.Count == 0)
+        {
+            return;
+        }
+
+        var bindings = await networks.ListAsync(ct);
+        foreach (var group in unnamed.GroupBy(e => e.Network))
+        {
+            foreach (var dockerId in bindings.Where(b => b.Value.NetworkId == group.Key).Select(b => b.Key))
+            {
+                var info = await docker.InspectNetworkAsync(dockerId, ct);
+                foreach (var attachment in info?.Containers ?? [])
+                {
+                    var endpoint = group.FirstOrDefault(e => e.EndpointId == attachment.EndpointId);
+                    if (endpoint is null)
+                    {
+                        continue;
+                    }
+
+                    endpoint.ContainerName = attachment.ContainerName;
+                    endpoint.ContainerId = attachment.ContainerId;
+                    await control.PutEndpointAsync(endpoint, ct);
+                }
+            }
+        }
+    }
+
+    private async Task SyncRemoteEntriesAsync(IReadOnlyList<NetworkRecord> contivNetworks, IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
+    {
+        var hosts = await control.ListHostsAsync(ct);
+        var remoteVteps = hosts.Where(h => h.Name != options.HostName && !string.IsNullOrEmpty(h.VtepIp) && h.VtepIp != options.VtepIp)
+            .Select(h => h.VtepIp!).Distinct().Order(StringComparer.Ordinal).ToList();
+        var local = (await networks.ListAsync(ct)).Values.Select(b => b.Spec).DistinctBy(s => s.NetworkId).ToList();
+        foreach (var spec in local)
+        {
+            if (!contivNetworks.Any(n => n.NetworkId == spec.NetworkId))
+            {
+                continue;
+            }
+
+            var remote = endpoints
+                .Where(e => e.Network == spec.NetworkId && e.HomingHost != options.HostName && !string.IsNullOrEmpty(e.VtepIp) && !string.IsNullOrEmpty(e.MacAddress))
+                .Select(e => new RemoteEndpoint(e.IpAddress[0], e.MacAddress!, e.VtepIp!))
+                .ToList();
+            datapath.SyncRemoteEndpoints(spec, remote, remoteVteps);
+        }
+    }
+}

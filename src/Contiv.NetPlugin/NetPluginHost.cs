@@ -1,0 +1,72 @@
+using Contiv.ControlPlane;
+using Contiv.Datapath;
+using Contiv.DockerEngine;
+using Contiv.State;
+
+namespace Contiv.NetPlugin;
+
+/// <summary>Builds netplugin: the plugin socket server plus the host agent.</summary>
+public static class NetPluginHost
+{
+    public static async Task<WebApplication> BuildAsync(PluginOptions options, CancellationToken ct = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        PrepareSocket(options.SocketPath);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = PluginServer.MaxBodyBytes;
+            k.ListenUnixSocket(options.SocketPath);
+        });
+
+        var store = KeyValueStoreFactory.Create(options.ClusterStore);
+        var control = new ContivControl(store);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(control);
+        builder.Services.AddSingleton<INetlink, RouteNetlink>();
+        builder.Services.AddSingleton<IHostDatapath, LinuxBridgeDatapath>();
+        builder.Services.AddSingleton<IDockerEngine>(_ => new DockerEngineClient(options.DockerEndpoint));
+        builder.Services.AddSingleton(sp => new DockerNetworkMap(store, options.HostName));
+        builder.Services.AddSingleton<PluginHandlers>();
+        builder.Services.AddSingleton<HostAgent>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());
+
+        var app = builder.Build();
+        PluginServer.Map(app, app.Services.GetRequiredService<PluginHandlers>());
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            // Only root (dockerd) may talk to the plugin: it programs the host's network.
+            File.SetUnixFileMode(options.SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            app.Logger.LogInformation("netplugin serving {Socket} for host {Host} (vtep {Vtep}, store {Store}, docker {Docker})",
+                options.SocketPath, options.HostName, options.VtepIp ?? "none", store.Description, options.DockerEndpoint);
+        });
+        app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
+        await Task.CompletedTask;
+        return app;
+    }
+
+    /// <summary>Creates the socket's directory and removes a stale socket left by a crashed process.</summary>
+    private static void PrepareSocket(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        TryDelete(path);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

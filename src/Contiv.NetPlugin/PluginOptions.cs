@@ -1,0 +1,30 @@
+namespace Contiv.NetPlugin;
+
+/// <summary>How this host's netplugin is configured (flags or CONTIV_* environment variables).</summary>
+public sealed record PluginOptions
+{
+    /// <summary>The Unix socket dockerd discovers plugins by (its file name is the driver name).</summary>
+    public string SocketPath { get; init; } = "/run/docker/plugins/netplugin.sock";
+
+    /// <summary>This host's name as other hosts and netctl show it (homingHost).</summary>
+    public string HostName { get; init; } = Environment.MachineName;
+
+    /// <summary>This host's VXLAN tunnel endpoint address on the underlay.</summary>
+    public string? VtepIp { get; init; }
+
+    /// <summary>The uplink carrying VLAN-tagged frames (and, by default, VXLAN).</summary>
+    public string? VlanInterface { get; init; }
+
+    public string ClusterStore { get; init; } = "embedded:///var/lib/contiv";
+
+    /// <summary>The local Docker engine, where this agent creates the Docker side of Contiv networks.</summary>
+    public string DockerEndpoint { get; init; } = "unix:///var/run/docker.sock";
+
+    /// <summary>VXLAN UDP port; configurable so Docker's own overlay (also 4789) can run beside us.</summary>
+    public int VxlanPort { get; init; } = 4789;
+
+    public int UnderlayMtu { get; init; } = 1500;
+
+    /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
+    public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
+}

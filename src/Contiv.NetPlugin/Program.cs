@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Contiv.NetPlugin;
+
+static Option<string?> Flag(string name, string legacy, string env, string description) =>
+    new(name, legacy) { Description = $"{description} (env {env})", DefaultValueFactory = _ => Environment.GetEnvironmentVariable(env) };
+
+var socket = Flag("--socket", "-socket", "CONTIV_NETPLUGIN_SOCKET", "Unix socket dockerd discovers the plugin by");
+var host = Flag("--host", "-host", "CONTIV_NETPLUGIN_HOST", "this host's name (default: the machine name)");
+var vtepIp = Flag("--vtep-ip", "-vtep-ip", "CONTIV_NETPLUGIN_VTEP_IP", "this host's VXLAN tunnel endpoint address");
+var vlanIf = Flag("--vlan-if", "-vlan-if", "CONTIV_NETPLUGIN_VLAN_UPLINKS", "uplink interface for VLAN (and VXLAN) traffic");
+var store = Flag("--cluster-store", "-cluster-store", "CONTIV_CLUSTER_STORE", "state store: redis://host:port, redis+unix:///path, embedded:///dir");
+var dockerEndpoint = Flag("--docker-endpoint", "-docker-endpoint", "DOCKER_HOST", "local Docker engine API");
+var vxlanPort = Flag("--vxlan-port", "-vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT", "VXLAN UDP port (default 4789)");
+var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
+
+var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
+{
+    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu,
+};
+root.SetAction(async (parse, ct) =>
+{
+    var defaults = new PluginOptions();
+    var options = new PluginOptions
+    {
+        SocketPath = parse.GetValue(socket) ?? defaults.SocketPath,
+        HostName = parse.GetValue(host) ?? defaults.HostName,
+        VtepIp = parse.GetValue(vtepIp),
+        VlanInterface = parse.GetValue(vlanIf),
+        ClusterStore = parse.GetValue(store) ?? defaults.ClusterStore,
+        DockerEndpoint = parse.GetValue(dockerEndpoint) ?? defaults.DockerEndpoint,
+        VxlanPort = int.TryParse(parse.GetValue(vxlanPort), out var port) ? port : defaults.VxlanPort,
+        UnderlayMtu = int.TryParse(parse.GetValue(mtu), out var m) ? m : defaults.UnderlayMtu,
+    };
+    await using var app = await NetPluginHost.BuildAsync(options, ct);
+    await app.RunAsync();
+    return 0;
+});
+
+return await root.Parse(args).InvokeAsync();
