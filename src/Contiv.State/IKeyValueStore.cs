@@ -48,8 +48,19 @@ public readonly record struct StoreChange(string Key)
     public bool IsResync => Key.Length == 0;
 }
 
-/// <summary>The store could not be reached (after bounded retries). Nothing was written.</summary>
-public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// The store could not be reached (after bounded retries). Nothing was written, with one exception
+/// flagged by <see cref="CommitOutcomeUnknown"/>.
+/// </summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>
+    /// Set when a commit reached the server but its reply was lost and the store then became
+    /// unreachable, so the commit may have been applied (once, never partially). Re-running the
+    /// <see cref="StoreTransaction"/> is safe: its conditions see the applied state.
+    /// </summary>
+    public bool CommitOutcomeUnknown { get; init; }
+}
 
 /// <summary>A transaction kept losing compare-and-set races and gave up. Nothing was written.</summary>
 public sealed class StoreConflictException(string message) : Exception(message);

@@ -1,0 +1,314 @@
+using System.Diagnostics;
+
+namespace Contiv.State;
+
+/// <summary>Tuning for <see cref="EmbeddedKeyValueStore"/>.</summary>
+public sealed record EmbeddedStoreOptions
+{
+    /// <summary>How often subscribers check the data file for commits made by other store instances.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long a commit waits for the lock before <see cref="StoreUnavailableException"/>. Commits hold
+    /// it for milliseconds, so reaching this means a process is stuck (e.g. stopped) while holding it.
+    /// </summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// The single-host store: no server, just a directory that several processes on one host (netmaster,
+/// netplugin, netctl) share.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The directory holds <see cref="DataFileName"/> (every key and value, plus a generation counter) and
+/// <see cref="LockFileName"/>. A commit takes an exclusive flock on the lock file, re-reads the data
+/// file, checks the conditions and replaces the file crash-safely (temporary file, fsync, rename,
+/// fsync of the directory). Reads take no lock: the rename makes every opened file one complete
+/// version. flock locks belong to open files, so the kernel releases a crashed process's lock.
+/// </para>
+/// <para>
+/// Notifications: subscribers of this instance hear about its commits at once; commits by other
+/// instances (other processes) are found by polling the file's generation every
+/// <see cref="EmbeddedStoreOptions.PollInterval"/> (a read of its first few hundred bytes) and diffing
+/// against the last version seen, so what is reported is exactly the keys whose values changed.
+/// </para>
+/// </remarks>
+public sealed class EmbeddedKeyValueStore : IKeyValueStore
+{
+    public const string DataFileName = "state.json";
+    public const string LockFileName = "state.lock";
+
+    private readonly EmbeddedStoreOptions _options;
+    private readonly string _dataPath;
+    private readonly string _lockPath;
+    private readonly int _lockFd;
+    private readonly SemaphoreSlim _commitGate = new(1, 1);
+    private readonly ChangeDispatcher _dispatcher = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly Lock _watchGate = new();
+    private volatile EmbeddedSnapshot? _cache;
+    private EmbeddedSnapshot? _lastNotified;
+    private Task? _watcher;
+    private int _disposed;
+
+    public EmbeddedKeyValueStore(string directory, EmbeddedStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        _options = options ?? new EmbeddedStoreOptions();
+        Directory = Path.GetFullPath(directory);
+        System.IO.Directory.CreateDirectory(Directory);
+        _dataPath = Path.Combine(Directory, DataFileName);
+        _lockPath = Path.Combine(Directory, LockFileName);
+        _lockFd = NativeFile.OpenLockFile(_lockPath);
+        Description = "embedded://" + Directory;
+    }
+
+    public string Description { get; }
+
+    /// <summary>The state directory (absolute).</summary>
+    public string Directory { get; }
+
+    public Task<IReadOnlyDictionary<string, string?>> GetAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckKeys(keys);
+        var snapshot = ReadSnapshot();
+        var result = new Dictionary<string, string?>(keys.Count, StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            result[key] = snapshot.Entries.GetValueOrDefault(key);
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<string, string?>>(result);
+    }
+
+    public Task<IReadOnlyList<KeyValuePair<string, string>>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return Task.FromResult<IReadOnlyList<KeyValuePair<string, string>>>(ReadSnapshot().List(prefix));
+    }
+
+    public async Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckCommit(conditions, writes);
+        if (writes.Count == 0)
+        {
+            return ReadSnapshot().Satisfies(conditions);
+        }
+
+        EmbeddedSnapshot previous;
+        EmbeddedSnapshot next;
+        // flock excludes other open files, not other users of the same descriptor, so commits from this
+        // instance queue here first.
+        await _commitGate.WaitAsync(cancellationToken);
+        try
+        {
+            await AcquireFileLockAsync(cancellationToken);
+            try
+            {
+                previous = ReadSnapshot();
+                if (!previous.Satisfies(conditions))
+                {
+                    return false;
+                }
+
+                next = previous.Apply(writes);
+                WriteLocked(next);
+            }
+            finally
+            {
+                NativeFile.UnlockFile(_lockFd);
+            }
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+
+        NotifyOwnCommit(previous, next, StoreArguments.WrittenKeys(writes));
+        return true;
+    }
+
+    public IDisposable Subscribe(string prefix, Action<StoreChange> onChange)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var registration = _dispatcher.Add(prefix, onChange);
+        lock (_watchGate)
+        {
+            if (_watcher is null)
+            {
+                // The baseline: every commit after this point differs from it and is reported.
+                _lastNotified = ReadSnapshot();
+                _watcher = Task.Run(WatchAsync);
+            }
+        }
+
+        return registration;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _disposing.CancelAsync();
+        if (_watcher is { } watcher)
+        {
+            await watcher;
+        }
+
+        await _dispatcher.DisposeAsync();
+        // A commit still running holds the gate; wait for it so the descriptor outlives its lock.
+        await _commitGate.WaitAsync();
+        NativeFile.Close(_lockFd);
+        _commitGate.Dispose();
+        _disposing.Dispose();
+    }
+
+    public override string ToString() => Description;
+
+    private EmbeddedSnapshot ReadSnapshot()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        try
+        {
+            var snapshot = EmbeddedStateFile.Read(_dataPath, _cache);
+            _cache = snapshot;
+            return snapshot;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(exception, commitOutcomeUnknown: false);
+        }
+    }
+
+    /// <summary>Replaces the data file by <paramref name="next"/>; the caller holds the file lock.</summary>
+    private void WriteLocked(EmbeddedSnapshot next)
+    {
+        try
+        {
+            var temporary = EmbeddedStateFile.WriteTemporary(_dataPath, next);
+            EmbeddedStateFile.Replace(temporary, _dataPath);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Failed before or at the rename: the data file is unchanged.
+            throw Unavailable(exception, commitOutcomeUnknown: false);
+        }
+
+        _cache = next;
+        try
+        {
+            EmbeddedStateFile.SyncDirectory(_dataPath);
+        }
+        catch (IOException exception)
+        {
+            // Renamed, so visible to every process, but possibly not durable across a power cut.
+            throw Unavailable(exception, commitOutcomeUnknown: true);
+        }
+    }
+
+    private StoreUnavailableException Unavailable(Exception exception, bool commitOutcomeUnknown) =>
+        new($"state store {Description} is unreachable: {exception.Message}", exception) { CommitOutcomeUnknown = commitOutcomeUnknown };
+
+    private async Task AcquireFileLockAsync(CancellationToken cancellationToken)
+    {
+        // Polling rather than a blocking flock: a blocked thread could neither be cancelled nor time
+        // out. Commits hold the lock for a few milliseconds, so waits are short.
+        var waited = Stopwatch.StartNew();
+        var spins = 0;
+        while (!NativeFile.TryLockExclusive(_lockFd, _lockPath))
+        {
+            if (waited.Elapsed > _options.LockTimeout)
+            {
+                throw new StoreUnavailableException(
+                    $"state store {Description} is unreachable: its lock {_lockPath} has been held by another process for over {_options.LockTimeout.TotalSeconds:0.#} s");
+            }
+
+            if (++spins < 20)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                await Task.Delay(1, cancellationToken);
+            }
+        }
+    }
+
+    private void NotifyOwnCommit(EmbeddedSnapshot previous, EmbeddedSnapshot next, IReadOnlyList<string> writtenKeys)
+    {
+        lock (_watchGate)
+        {
+            // When the watcher had seen exactly the version this commit replaced, it has now seen this
+            // one too. Otherwise others committed in between; the watcher will report those (and, at
+            // least once more, these keys).
+            if (_lastNotified is { } last && last.IsSameVersion(previous))
+            {
+                _lastNotified = next;
+            }
+
+            _dispatcher.Publish(writtenKeys);
+        }
+    }
+
+    private async Task WatchAsync()
+    {
+        using var timer = new PeriodicTimer(_options.PollInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_disposing.Token))
+            {
+                EmbeddedSnapshot current;
+                try
+                {
+                    current = ReadSnapshot();
+                }
+                catch (Exception exception) when (exception is StoreUnavailableException or InvalidDataException)
+                {
+                    // Try again next tick; diffing against the last version seen loses nothing meanwhile.
+                    continue;
+                }
+
+                ReportChangesSince(current);
+            }
+        }
+        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+        {
+        }
+        catch (ObjectDisposedException) when (_disposing.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void ReportChangesSince(EmbeddedSnapshot current)
+    {
+        lock (_watchGate)
+        {
+            var last = _lastNotified!;
+            if (last.IsSameVersion(current))
+            {
+                return;
+            }
+
+            if (last.StoreId is not null && !string.Equals(last.StoreId, current.StoreId, StringComparison.Ordinal))
+            {
+                // The directory was wiped or replaced: generations are not comparable any more.
+                _lastNotified = current;
+                _dispatcher.PublishResync();
+                return;
+            }
+
+            if (current.Generation < last.Generation)
+            {
+                // Read before a commit of ours that already advanced the baseline.
+                return;
+            }
+
+            _lastNotified = current;
+            _dispatcher.Publish(EmbeddedSnapshot.ChangedKeys(last, current));
+        }
+    }
+}
