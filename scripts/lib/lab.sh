@@ -8,7 +8,13 @@
 # Layout (host i, N = h$i):
 #   netns  $LAB_PREFIX-ul  bridge br0 (underlay), ports h1..hN (+ ext)
 #   netns  $LAB_PREFIX-hi  eth2 = $LAB_SUBNET_BASE.(49+i)/24, lo up
-#   $LAB_DIR/hi/{docker.sock,dockerd.log,dockerd.pid,docker.pid,anchor.pid,plugins/,etc-docker/,data/,exec/,resolv.conf}
+#   $LAB_DIR/hi/docker.sock            API socket (lab_docker / DOCKER_HOST=unix://...)
+#   $LAB_DIR/hi/dockerd.{log,pid,start} dockerd output, pid, start time (pid-reuse guard); docker.pid = dockerd's own
+#   $LAB_DIR/hi/NAME.{log,pid,start}   extra daemons (lab_start_daemon), names listed in $LAB_DIR/hi/daemons
+#   $LAB_DIR/hi/plugins/               = /run/docker/plugins for that host (put the plugin socket here)
+#   $LAB_DIR/hi/{etc-docker,data,exec}/ = /etc/docker, --data-root, --exec-root (sandboxes: exec/netns/<id>)
+#   $LAB_DIR/hi/resolv.conf, $LAB_DIR/hosts   bound over /etc/resolv.conf (nameserver = own eth2 IP) and /etc/hosts
+#   $LAB_DIR/ext/NAME.{log,pid}        daemons started in the ext netns; $LAB_DIR/image/busybox-rootfs.tar (cache)
 # Per-host "anchor" process (sleep infinity) owns the host's mount + UTS namespaces (entered via
 # `ip netns exec` + `unshare -u`); dockerd, lab_exec and lab_start_daemon all nsenter into it, so they
 # share hostname hi, /run/docker/plugins=$LAB_DIR/hi/plugins, /etc/docker, /etc/resolv.conf, cgroup mounts.
@@ -105,6 +111,9 @@ _lab_recorded_pid() {
   if [ -s "${f%.pid}.start" ]; then
     st=$(cat "${f%.pid}.start")
     [ "$st" = "$(_lab_starttime "$pid")" ] || return 1
+  else
+    # pid file written by someone else (e.g. containerd.pid): guard against pid reuse
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$LAB_DIR/" || return 1
   fi
   echo "$pid"
 }
@@ -287,7 +296,8 @@ _lab_import_image() {
 _lab_cgroup_mounts() { awk '$3=="cgroup" || $3=="cgroup2" {print $3, $2, $4}' /proc/self/mounts; }
 
 _lab_write_anchor_setup() {
-  local i="$1" d="$LAB_DIR/h$i" f line t p o cgtype
+  local i="$1" d f t p o cgtype
+  d="$LAB_DIR/h$i"
   f="$d/anchor-setup.sh"
   cgtype=$(stat -f -c %T /sys/fs/cgroup 2>/dev/null || echo unknown)
   {
@@ -311,7 +321,8 @@ _lab_write_anchor_setup() {
 }
 
 _lab_start_anchor() {
-  local i="$1" d="$LAB_DIR/h$i" ns f pid dl
+  local i="$1" d ns f pid dl
+  d="$LAB_DIR/h$i"
   ns=$(lab_host_ns "h$i")
   f=$(_lab_write_anchor_setup "$i")
   rm -f "$d/anchor.ready"
@@ -326,7 +337,8 @@ _lab_start_anchor() {
 }
 
 _lab_dockerd_start() {
-  local i="$1" d="$LAB_DIR/h$i" ns a
+  local i="$1" d ns a
+  d="$LAB_DIR/h$i"
   ns=$(lab_host_ns "h$i")
   a=$(_lab_recorded_pid "$d/anchor.pid") || _lab_die "h$i has no live anchor process"
   if _lab_recorded_pid "$d/dockerd.pid" >/dev/null; then _lab_log "dockerd on h$i already running"; return 0; fi
@@ -340,7 +352,8 @@ _lab_dockerd_start() {
 }
 
 _lab_dockerd_wait() {
-  local i="$1" d="$LAB_DIR/h$i" dl pid
+  local i="$1" d dl pid
+  d="$LAB_DIR/h$i"
   dl=$(_lab_deadline "$LAB_START_TIMEOUT")
   while :; do
     if timeout 5 docker -H "unix://$d/docker.sock" version --format '{{.Server.Version}}' >/dev/null 2>&1; then return 0; fi
@@ -562,6 +575,23 @@ _lab_down() {
   # 4. leftovers: anything inside the lab netns (containerd, shims, anchors, --net=host containers,
   #    stray lab_exec jobs) or inside the lab cgroups (container processes). Never ourselves.
   anc=" $(_lab_ancestors | tr '\n' ' ') "
+  # container processes (lab cgroups) are disposable: thaw + KILL right away
+  pids=()
+  while read -r cg; do
+    [ -n "$cg" ] || continue
+    find "$cg" -name freezer.state -exec sh -c 'for f; do echo THAWED >"$f"; done' sh {} + 2>/dev/null || true
+    find "$cg" -name cgroup.freeze -exec sh -c 'for f; do echo 0 >"$f"; done' sh {} + 2>/dev/null || true
+    while read -r pid; do [ -n "$pid" ] && pids+=("$pid"); done < <(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null)
+  done < <(_lab_cgroup_dirs)
+  left=()
+  for pid in $(printf '%s\n' "${pids[@]}" | grep . | sort -un); do
+    case "$anc" in *" $pid "*) continue ;; esac
+    _lab_alive "$pid" && left+=("$pid")
+  done
+  if [ ${#left[@]} -gt 0 ]; then
+    _lab_log "killing ${#left[@]} leftover container process(es): ${left[*]}"
+    for pid in "${left[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
   pids=()
   for h in "${hosts[@]}"; do
     for f in "$LAB_DIR/$h/exec/containerd/containerd.pid" "$LAB_DIR/$h/anchor.pid"; do
@@ -571,12 +601,6 @@ _lab_down() {
   for ns in $(_lab_netns_names); do
     while read -r pid; do [ -n "$pid" ] && pids+=("$pid"); done < <(ip netns pids "$ns" 2>/dev/null)
   done
-  while read -r cg; do
-    [ -n "$cg" ] || continue
-    find "$cg" -name freezer.state -exec sh -c 'for f; do echo THAWED >"$f"; done' sh {} + 2>/dev/null || true
-    find "$cg" -name cgroup.freeze -exec sh -c 'for f; do echo 0 >"$f"; done' sh {} + 2>/dev/null || true
-    while read -r pid; do [ -n "$pid" ] && pids+=("$pid"); done < <(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null)
-  done < <(_lab_cgroup_dirs)
   left=()
   for pid in $(printf '%s\n' "${pids[@]}" | grep . | sort -un); do
     case "$anc" in *" $pid "*) _lab_warn "not killing pid $pid (own ancestor)"; continue ;; esac
