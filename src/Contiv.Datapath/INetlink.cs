@@ -43,7 +43,7 @@ public interface INetlink
 
     void SetNoMaster(string name);
 
-    /// <summary>The kernel only renames devices that are down (EBUSY otherwise).</summary>
+    /// <summary>Older kernels refuse to rename a device that is up (EBUSY); recent ones (e.g. 6.18) allow it.</summary>
     void RenameLink(string name, string newName);
 
     void MoveToNamespace(string name, NetworkNamespace target);
