@@ -1,0 +1,106 @@
+using System.Text.Json;
+
+namespace Contiv.EndToEnd.Tests;
+
+[CollectionDefinition(nameof(LabCollection))]
+public sealed class LabCollection : ICollectionFixture<ContivLabFixture>;
+
+/// <summary>
+/// The seed tutorial's chapters 2 and 3 on the real lab: netctl creates networks, Docker networks
+/// appear on every host, containers get Contiv's addresses and MACs and reach each other.
+/// </summary>
+[Collection(nameof(LabCollection))]
+public sealed class NetworkLifecycleTests(ContivLabFixture lab)
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Netctl_network_appears_on_every_docker_host_with_seed_options()
+    {
+        lab.SkipIfUnavailable();
+        var create = (await lab.NetCtlAsync("net", "create", "--subnet=10.1.2.0/24", "e2e-net")).EnsureSuccess("netctl net create");
+        Assert.Equal("Creating network default:e2e-net", create.Stdout.Trim());
+        try
+        {
+            foreach (var host in new[] { "h1", "h2" })
+            {
+                await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync(host, "network", "inspect", "e2e-net"), r => r.ExitCode == 0, Converge, $"docker network e2e-net on {host}");
+                var net = await lab.DockerInspectAsync(host, "network", "e2e-net");
+                Assert.Equal("netplugin", net.GetProperty("Driver").GetString());
+                Assert.Equal("netplugin", net.GetProperty("IPAM").GetProperty("Driver").GetString());
+                Assert.Equal("e2e-net", net.GetProperty("IPAM").GetProperty("Options").GetProperty("network").GetString());
+                Assert.Equal("default", net.GetProperty("IPAM").GetProperty("Options").GetProperty("tenant").GetString());
+                Assert.Equal("10.1.2.0/24", net.GetProperty("IPAM").GetProperty("Config")[0].GetProperty("Subnet").GetString());
+                var options = net.GetProperty("Options");
+                Assert.Equal("vxlan", options.GetProperty("encap").GetString());
+                Assert.Equal("default", options.GetProperty("tenant").GetString());
+                Assert.True(int.Parse(options.GetProperty("pkt-tag").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+            }
+        }
+        finally
+        {
+            (await lab.NetCtlAsync("net", "rm", "e2e-net")).EnsureSuccess("netctl net rm");
+        }
+
+        foreach (var host in new[] { "h1", "h2" })
+        {
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync(host, "network", "inspect", "e2e-net"), r => r.ExitCode != 0, Converge, $"docker network e2e-net removed on {host}");
+        }
+    }
+
+    [Fact]
+    public async Task Containers_on_one_host_get_contiv_addresses_mtu_and_ping_by_name()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.NetCtlAsync("net", "create", "--subnet=10.1.7.0/24", "single-net")).EnsureSuccess("netctl net create");
+        try
+        {
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h1", "network", "inspect", "single-net"), r => r.ExitCode == 0, Converge, "docker network on h1");
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "s1", "--net", "single-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("docker run s1");
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "s2", "--net", "single-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("docker run s2");
+
+            var s1 = await lab.DockerInspectAsync("h1", "container", "s1");
+            var endpoint = s1.GetProperty("NetworkSettings").GetProperty("Networks").GetProperty("single-net");
+            Assert.Equal("10.1.7.1", endpoint.GetProperty("IPAddress").GetString());
+            Assert.Equal("02:02:0a:01:07:01", endpoint.GetProperty("MacAddress").GetString());
+
+            var eth0 = (await lab.DockerAsync("h1", "exec", "s2", "ip", "-o", "link", "show", "eth0")).EnsureSuccess("ip link in s2");
+            Assert.Contains("mtu 1450", eth0.Stdout, StringComparison.Ordinal);
+            Assert.Contains("02:02:0a:01:07:02", eth0.Stdout, StringComparison.Ordinal);
+
+            var ping = await lab.DockerAsync("h1", "exec", "s2", "ping", "-c", "3", "-W", "2", "s1");
+            Assert.True(ping.ExitCode == 0, ping.Output);
+            Assert.Contains("PING s1 (10.1.7.1)", ping.Stdout, StringComparison.Ordinal);
+
+            var inspect = JsonDocument.Parse((await lab.NetCtlAsync("net", "inspect", "single-net")).EnsureSuccess("netctl net inspect").Stdout).RootElement;
+            var oper = inspect.GetProperty("Oper");
+            Assert.Equal(2, oper.GetProperty("numEndpoints").GetInt32());
+            Assert.Equal("10.1.7.1-10.1.7.2", oper.GetProperty("allocatedIPAddresses").GetString());
+            Assert.Equal("10.1.7.3-10.1.7.254", oper.GetProperty("availableIPAddresses").GetString());
+            var names = await ContivLabFixture.EventuallyAsync(
+                async () => JsonDocument.Parse((await lab.NetCtlAsync("net", "inspect", "single-net")).Stdout).RootElement.GetProperty("Oper").GetProperty("endpoints")
+                    .EnumerateArray().Select(e => e.TryGetProperty("containerName", out var n) ? n.GetString() : null).ToList(),
+                n => n.Contains("s1") && n.Contains("s2"), Converge, "container names in netctl net inspect");
+            Assert.Equal(2, names.Count);
+
+            // Deleting a network with containers is refused and changes nothing.
+            var rm = await lab.NetCtlAsync("net", "rm", "single-net");
+            Assert.NotEqual(0, rm.ExitCode);
+            Assert.Contains("active endpoint", rm.Output, StringComparison.Ordinal);
+
+            // Removing a container frees its address for the next one.
+            (await lab.DockerAsync("h1", "rm", "-f", "s1")).EnsureSuccess("docker rm s1");
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "s3", "--net", "single-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("docker run s3");
+            var s3 = await lab.DockerInspectAsync("h1", "container", "s3");
+            Assert.Equal("10.1.7.1", s3.GetProperty("NetworkSettings").GetProperty("Networks").GetProperty("single-net").GetProperty("IPAddress").GetString());
+        }
+        finally
+        {
+            await lab.DockerAsync("h1", "rm", "-f", "s1", "s2", "s3");
+            (await lab.NetCtlAsync("net", "rm", "single-net")).EnsureSuccess("netctl net rm");
+        }
+
+        var leftovers = (await lab.ExecAsync("h1", "ip -o link show | grep -c ' cv[hc]' || true")).Stdout.Trim();
+        Assert.Equal("0", leftovers);
+    }
+}
