@@ -4,7 +4,7 @@ namespace Contiv.Datapath.Netlink;
 /// The fixed struct that follows <c>nlmsghdr</c> in each rtnetlink family (ifinfomsg, ifaddrmsg,
 /// ndmsg, rtmsg). Attributes start after it, at the next 4-byte boundary.
 /// </summary>
-public interface IFamilyHeader<TSelf>
+internal interface IFamilyHeader<TSelf>
     where TSelf : struct, IFamilyHeader<TSelf>
 {
     static abstract int Size { get; }
@@ -15,7 +15,7 @@ public interface IFamilyHeader<TSelf>
 }
 
 /// <summary><c>struct ifinfomsg</c> (16 bytes): links.</summary>
-public readonly record struct InterfaceInfoMessage(byte Family, ushort DeviceType, int Index, uint Flags, uint Change)
+internal readonly record struct InterfaceInfoMessage(byte Family, ushort DeviceType, int Index, uint Flags, uint Change)
     : IFamilyHeader<InterfaceInfoMessage>
 {
     public static int Size => 16;
@@ -39,7 +39,7 @@ public readonly record struct InterfaceInfoMessage(byte Family, ushort DeviceTyp
 }
 
 /// <summary><c>struct ifaddrmsg</c> (8 bytes): interface addresses.</summary>
-public readonly record struct AddressMessage(byte Family, byte PrefixLength, byte Flags, byte Scope, int Index)
+internal readonly record struct AddressMessage(byte Family, byte PrefixLength, byte Flags, byte Scope, int Index)
     : IFamilyHeader<AddressMessage>
 {
     public static int Size => 8;
@@ -58,7 +58,7 @@ public readonly record struct AddressMessage(byte Family, byte PrefixLength, byt
 }
 
 /// <summary><c>struct ndmsg</c> (12 bytes): ARP/ND neighbours and, with AF_BRIDGE, forwarding-database entries.</summary>
-public readonly record struct NeighbourMessage(byte Family, int Index, ushort State, byte Flags, byte Type)
+internal readonly record struct NeighbourMessage(byte Family, int Index, ushort State, byte Flags, byte Type)
     : IFamilyHeader<NeighbourMessage>
 {
     public static int Size => 12;
@@ -78,7 +78,7 @@ public readonly record struct NeighbourMessage(byte Family, int Index, ushort St
 }
 
 /// <summary><c>struct rtmsg</c> (12 bytes): routes.</summary>
-public readonly record struct RouteMessage(
+internal readonly record struct RouteMessage(
     byte Family, byte DestinationLength, byte SourceLength, byte Tos,
     byte Table, byte Protocol, byte Scope, byte Type, uint Flags)
     : IFamilyHeader<RouteMessage>

@@ -5,7 +5,7 @@ using System.Text;
 namespace Contiv.Datapath.Netlink;
 
 /// <summary>One attribute (the kernel's <c>struct nlattr</c> / <c>rtattr</c>); <see cref="Type"/> has the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits masked off.</summary>
-public readonly record struct NetlinkAttr(ushort Type, ReadOnlyMemory<byte> Value)
+internal readonly record struct NetlinkAttribute(ushort Type, ReadOnlyMemory<byte> Value)
 {
     public byte AsUInt8() => Value.Span[0];
 
@@ -29,17 +29,17 @@ public readonly record struct NetlinkAttr(ushort Type, ReadOnlyMemory<byte> Valu
 }
 
 /// <summary>A parsed run of attributes, in the order the kernel sent them.</summary>
-public sealed class NetlinkAttributes
+internal sealed class NetlinkAttributes
 {
-    private readonly List<NetlinkAttr> _attributes;
+    private readonly List<NetlinkAttribute> _attributes;
 
-    private NetlinkAttributes(List<NetlinkAttr> attributes) => _attributes = attributes;
+    private NetlinkAttributes(List<NetlinkAttribute> attributes) => _attributes = attributes;
 
-    public IReadOnlyList<NetlinkAttr> All => _attributes;
+    public IReadOnlyList<NetlinkAttribute> All => _attributes;
 
     public static NetlinkAttributes Parse(ReadOnlyMemory<byte> buffer)
     {
-        var attributes = new List<NetlinkAttr>();
+        var attributes = new List<NetlinkAttribute>();
         var offset = 0;
         while (buffer.Length - offset >= 4)
         {
@@ -51,14 +51,14 @@ public sealed class NetlinkAttributes
                 throw new FormatException($"attribute {type} at offset {offset} has length {length}, {buffer.Length - offset} bytes left");
             }
 
-            attributes.Add(new NetlinkAttr(type, buffer.Slice(offset + 4, length - 4)));
+            attributes.Add(new NetlinkAttribute(type, buffer.Slice(offset + 4, length - 4)));
             offset += NetlinkHeader.Align(length);
         }
 
         return new NetlinkAttributes(attributes);
     }
 
-    public bool TryGet(ushort type, out NetlinkAttr attribute)
+    public bool TryGet(ushort type, out NetlinkAttribute attribute)
     {
         foreach (var candidate in _attributes)
         {

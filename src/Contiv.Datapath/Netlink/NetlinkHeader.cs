@@ -1,7 +1,7 @@
 namespace Contiv.Datapath.Netlink;
 
 /// <summary><c>struct nlmsghdr</c>: 16 bytes in front of every netlink message.</summary>
-public readonly record struct NetlinkHeader(uint Length, ushort Type, ushort Flags, uint Sequence, uint PortId)
+internal readonly record struct NetlinkHeader(uint Length, ushort Type, ushort Flags, uint Sequence, uint PortId)
 {
     public const int Size = 16;
 

@@ -1,7 +1,7 @@
 namespace Contiv.Datapath.Netlink;
 
 /// <summary>One message received from the kernel: its header and the bytes after it.</summary>
-public readonly record struct NetlinkMessage(NetlinkHeader Header, ReadOnlyMemory<byte> Payload)
+internal readonly record struct NetlinkMessage(NetlinkHeader Header, ReadOnlyMemory<byte> Payload)
 {
     /// <summary>
     /// Splits a datagram into messages (a dump packs several into one recv). Each starts on a 4-byte

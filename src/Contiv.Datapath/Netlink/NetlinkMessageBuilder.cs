@@ -11,7 +11,7 @@ namespace Contiv.Datapath.Netlink;
 /// ifinfomsg followed by attributes); their length covers everything written between
 /// <see cref="BeginNested"/> and <see cref="EndNested"/>.
 /// </summary>
-public sealed class NetlinkMessageBuilder
+internal sealed class NetlinkMessageBuilder
 {
     private const int AttributeHeaderSize = 4;
 

@@ -7,7 +7,7 @@ namespace Contiv.Datapath.Netlink;
 /// sequence number or port id are not this request's (a late answer to an earlier, abandoned request)
 /// are skipped. A negative error becomes a <see cref="NetlinkException"/>.
 /// </summary>
-public sealed class NetlinkReply
+internal sealed class NetlinkReply
 {
     private readonly List<NetlinkMessage> _messages = [];
 
