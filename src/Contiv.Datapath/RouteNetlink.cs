@@ -90,7 +90,7 @@ public sealed class RouteNetlink : INetlink, IDisposable
     /// <summary>
     /// Asks the kernel to create a vlan device without a parent. A kernel that knows the "vlan" kind
     /// rejects the missing IFLA_LINK (EINVAL) before creating anything; one without 8021q answers
-    /// EOPNOTSUPP ("Unknown device type").
+    /// EOPNOTSUPP ("Unknown device type"). Lacking the privilege to ask (EPERM) is an error, not an answer.
     /// </summary>
     public bool SupportsVlanDevices()
     {
@@ -106,7 +106,7 @@ public sealed class RouteNetlink : INetlink, IDisposable
             DeleteLink(probeName); // not expected: only if some kernel accepted a parentless vlan
             _supportsVlanDevices = true;
         }
-        catch (NetlinkException e)
+        catch (NetlinkException e) when (e.Errno is not (LinuxErrno.EPERM or LinuxErrno.EACCES))
         {
             _supportsVlanDevices = e.Errno != LinuxErrno.EOPNOTSUPP;
         }
