@@ -85,7 +85,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
     private int _resyncRequests;
     private int _probing;
     private volatile PendingProbe? _pendingProbe;
-    private volatile string? _lastConnectionFailure;
+    private volatile string? _lastConnectionCause;
     private int _disposed;
 
     public RedisKeyValueStore(RedisStoreOptions options)
@@ -287,9 +287,12 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         _ => false,
     };
 
-    /// <summary>True when the client refused the command without sending it (no connection).</summary>
+    /// <summary>
+    /// True when the client refused the command without sending it: with <see cref="BacklogPolicy.FailFast"/>
+    /// that is "No connection is active/available", UnableToResolvePhysicalConnection.
+    /// </summary>
     private static bool WasRejectedBeforeSending(Exception exception) =>
-        exception is RedisConnectionException { FailureType: ConnectionFailureType.UnableToConnect };
+        exception is RedisConnectionException { FailureType: ConnectionFailureType.UnableToResolvePhysicalConnection or ConnectionFailureType.UnableToConnect };
 
     private static void Observe(Task task) =>
         task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -390,18 +393,48 @@ public sealed class RedisKeyValueStore : IKeyValueStore
 
     private string DescribeFailure(Exception exception)
     {
-        var reason = exception switch
+        switch (exception)
         {
-            TimeoutRejectedException => string.Create(CultureInfo.InvariantCulture, $"no answer within {_options.OperationTimeout.TotalSeconds:0.#} s"),
-            RedisTimeoutException => "timed out waiting for a reply",
-            RedisConnectionException connection => connection.FailureType.ToString(),
-            _ => FirstClause(exception.Message),
-        };
+            case TimeoutRejectedException:
+                return string.Create(CultureInfo.InvariantCulture, $"no answer within {_options.OperationTimeout.TotalSeconds:0.#} s");
+            case RedisTimeoutException:
+                return "timed out waiting for a reply";
+            case RedisServerException:
+                return exception.Message;
+        }
 
-        // The last connection failure says why (e.g. "Connection refused"); the command's own error
-        // often just says that no connection was available.
-        var lastFailure = _lastConnectionFailure;
-        return lastFailure is null || exception is RedisServerException ? reason : $"{reason}; last connection error: {lastFailure}";
+        // "No connection available" wraps the real cause (e.g. UnableToConnect); the library's messages
+        // are long diagnostic dumps, so describe the deepest failure type and any socket error instead.
+        RedisConnectionException? deepest = null;
+        string? socketError = null;
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is RedisConnectionException connection)
+            {
+                deepest = connection;
+            }
+            else if (current is SocketException or IOException)
+            {
+                socketError ??= current.Message;
+            }
+        }
+
+        if (deepest is null)
+        {
+            return FirstClause(exception.Message);
+        }
+
+        var reason = deepest.FailureType switch
+        {
+            ConnectionFailureType.UnableToConnect => "cannot connect",
+            ConnectionFailureType.UnableToResolvePhysicalConnection => "not connected",
+            ConnectionFailureType.SocketClosed => "connection closed",
+            ConnectionFailureType.SocketFailure => "connection failed",
+            ConnectionFailureType.AuthenticationFailure => "authentication failed",
+            _ => "connection problem",
+        };
+        var cause = socketError ?? _lastConnectionCause;
+        return cause is null ? $"{reason} ({deepest.FailureType})" : $"{reason} ({deepest.FailureType}): {cause}";
     }
 
     private static string FirstClause(string message)
@@ -412,12 +445,16 @@ public sealed class RedisKeyValueStore : IKeyValueStore
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
-        var inner = e.Exception?.InnerException?.Message ?? (e.Exception is null ? null : FirstClause(e.Exception.Message));
-        _lastConnectionFailure = inner is null ? e.FailureType.ToString() : $"{e.FailureType} ({inner})";
+        // The socket error (e.g. "Connection refused") when the library has one.
+        if (e.Exception?.InnerException is { } cause and not RedisException)
+        {
+            _lastConnectionCause = cause.Message;
+        }
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
+        _lastConnectionCause = null;
         // Messages published while we were disconnected are lost: tell subscribers to re-read.
         if (_channelSubscription is not null)
         {

@@ -201,7 +201,8 @@ public sealed class RedisServer : IAsyncDisposable
             // PONG, not just an open port: a restarted server answers LOADING while replaying its AOF.
             try
             {
-                if (await RespClient.ExecuteAsync(EndPoint, ["PING"], TimeSpan.FromSeconds(1)) is "PONG")
+                var reply = await RespClient.ExecuteAsync(EndPoint, ["PING"], TimeSpan.FromSeconds(1));
+                if (reply is "PONG" || reply is RedisErrorReply { Message: var error } && error.StartsWith("NOAUTH", StringComparison.Ordinal))
                 {
                     return;
                 }
