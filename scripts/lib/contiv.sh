@@ -46,7 +46,7 @@ contiv_start_netplugin() {
   lab_start_daemon "$h" netplugin "$CONTIV_ARTIFACTS/netplugin/netplugin" \
     --host "$h" --vtep-ip "$(lab_host_ip "$h")" --vlan-if eth2 --vxlan-port "$CONTIV_VXLAN_PORT" \
     --cluster-store "$(contiv_store_url)" \
-    --socket "$(lab_plugins_dir "$h")/netplugin.sock" \
+    --socket "$(lab_plugins_dir "$h")/netplugin.sock" --state-dir "$(lab_host_dir "$h")/run" \
     --docker-endpoint "$(lab_docker_host "$h")" >/dev/null
   lab_wait_for "test -S $(lab_plugins_dir "$h")/netplugin.sock" 30 0.1
 }

@@ -39,6 +39,107 @@ public sealed class NetworkNamespace : IDisposable
         return new NetworkNamespace(new SafeFileHandle(fd, ownsHandle: true), path);
     }
 
+    /// <summary>
+    /// Creates a new, empty network namespace that outlives this process, the way `ip netns add`
+    /// does: a dedicated thread unshares into it and bind-mounts its namespace file onto
+    /// <paramref name="path"/>. An existing namespace at that path is kept (idempotent).
+    /// </summary>
+    public static unsafe NetworkNamespace CreatePersistent(string path)
+    {
+        if (IsMountedNamespace(path))
+        {
+            return Open(path);
+        }
+
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, []);
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                if (unshare(CLONE_NEWNET) != 0)
+                {
+                    throw new NetlinkException(errno, "create network namespace", path);
+                }
+
+                var source = System.Text.Encoding.UTF8.GetBytes("/proc/thread-self/ns/net\0");
+                var target = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+                var none = System.Text.Encoding.UTF8.GetBytes("none\0");
+                fixed (byte* src = source, dst = target, fs = none)
+                {
+                    if (mount(src, dst, fs, MS_BIND, null) != 0)
+                    {
+                        throw new NetlinkException(errno, "bind-mount network namespace", path);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"create netns {path}",
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return Open(path);
+    }
+
+    /// <summary>Unmounts and removes a namespace made by <see cref="CreatePersistent"/>; missing is fine.</summary>
+    public static unsafe void DeletePersistent(string path)
+    {
+        var target = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* dst = target)
+        {
+            // MNT_DETACH: links inside go away once nothing else holds the namespace.
+            if (umount2(dst, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+            {
+                throw new NetlinkException(errno, "unmount network namespace", path);
+            }
+        }
+
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>True when <paramref name="path"/> is a mounted namespace file (not a leftover empty file).</summary>
+    public static bool IsMountedNamespace(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var ns = Open(path);
+            return ns._handle.IsInvalid is false && IsNetNamespaceFd(ns);
+        }
+        catch (NetlinkException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsNetNamespaceFd(NetworkNamespace ns)
+    {
+        // ioctl(NS_GET_NSTYPE) answers CLONE_NEWNET on a network namespace file and fails (ENOTTY)
+        // on the plain empty file a crashed CreatePersistent may have left behind.
+        var fd = (int)ns._handle.DangerousGetHandle();
+        return ioctl(fd, NsGetNsType) == CLONE_NEWNET;
+    }
+
+    private const int NsGetNsType = 0xb703; // _IO(NSIO 0xb7, 0x3), linux/nsfs.h
+
     /// <summary>A namespace made by `ip netns add NAME`.</summary>
     public static NetworkNamespace OpenNamed(string name) => Open($"/var/run/netns/{name}");
 

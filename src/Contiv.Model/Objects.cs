@@ -165,8 +165,10 @@ public sealed class NetworkOper
 
 public sealed class NetworkInspect
 {
+    [JsonPropertyName("Config")]
     public Network Config { get; set; } = new();
 
+    [JsonPropertyName("Oper")]
     public NetworkOper Oper { get; set; } = new();
 }
 
@@ -181,8 +183,10 @@ public sealed class TenantOper
 
 public sealed class TenantInspect
 {
+    [JsonPropertyName("Config")]
     public Tenant Config { get; set; } = new();
 
+    [JsonPropertyName("Oper")]
     public TenantOper Oper { get; set; } = new();
 }
 
@@ -203,13 +207,16 @@ public sealed class GlobalOper
 
 public sealed class GlobalInspect
 {
+    [JsonPropertyName("Config")]
     public GlobalSettings Config { get; set; } = new();
 
+    [JsonPropertyName("Oper")]
     public GlobalOper Oper { get; set; } = new();
 }
 
 public sealed class EndpointInspect
 {
+    [JsonPropertyName("Oper")]
     public EndpointOper Oper { get; set; } = new();
 }
 
@@ -218,9 +225,12 @@ public sealed record ApiError([property: JsonPropertyName("error")] string Error
 
 public sealed class VersionInfo
 {
+    [JsonPropertyName("Version")]
     public string Version { get; set; } = string.Empty;
 
+    [JsonPropertyName("GitCommit")]
     public string GitCommit { get; set; } = string.Empty;
 
+    [JsonPropertyName("BuildTime")]
     public string BuildTime { get; set; } = string.Empty;
 }

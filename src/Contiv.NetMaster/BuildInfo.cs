@@ -1,4 +1,3 @@
-using System.Reflection;
 using Contiv.Model;
 
 namespace Contiv.NetMaster;

@@ -25,7 +25,7 @@ public static class NetMasterApi
         api.MapDelete("/tenants/{tenant}/", async (string tenant, ContivControl control, CancellationToken ct) =>
         {
             await control.DeleteTenantAsync(tenant, ct);
-            return Results.Ok(new { });
+            return Results.Ok();
         });
 
         api.MapGet("/networks/", async (string? tenant, ContivControl control, CancellationToken ct) =>
@@ -43,13 +43,12 @@ public static class NetMasterApi
             EnsureSameName(key, Names.NetworkKey(body.TenantName, body.NetworkName), "network");
             return Results.Ok((await control.CreateNetworkAsync(body, ct)).Config);
         });
-        api.MapPut("/networks/{key}/", (string key) =>
-            throw ContivException.Invalid($"Cant change network parameters after its created (network {key}); delete and re-create it"));
+        api.MapPut("/networks/{key}/", RejectNetworkUpdate);
         api.MapDelete("/networks/{key}/", async (string key, ContivControl control, CancellationToken ct) =>
         {
             var (tenant, name) = Names.ParseNetworkKey(key);
             await control.DeleteNetworkAsync(tenant, name, ct);
-            return Results.Ok(new { });
+            return Results.Ok();
         });
 
         api.MapGet("/globals/", async (ContivControl control, CancellationToken ct) => Results.Ok(new[] { await control.GetGlobalAsync(ct) }));
@@ -75,9 +74,13 @@ public static class NetMasterApi
         app.MapGet("/health", async (ContivControl control, CancellationToken ct) =>
         {
             await control.GetGlobalAsync(ct);
-            return Results.Ok(new { status = "ok" });
+            return Results.Text("ok");
         });
     }
+
+    /// <summary>Contiv networks are immutable once created (their tag and addresses are in use).</summary>
+    private static IResult RejectNetworkUpdate(string key) =>
+        throw ContivException.Invalid($"Cant change network parameters after its created (network {key}); delete and re-create it");
 
     private static void EnsureSameName(string inPath, string inBody, string what)
     {

@@ -27,8 +27,8 @@ public interface IHostDatapath
     /// </summary>
     string CreateEndpoint(NetworkDatapathSpec network, string endpointId, string macAddress, int mtu);
 
-    /// <summary>Deletes the endpoint's veth pair if it still exists.</summary>
-    void DeleteEndpoint(string endpointId);
+    /// <summary>Deletes the endpoint's veth pair if it still exists (network null: not known any more).</summary>
+    void DeleteEndpoint(NetworkDatapathSpec? network, string endpointId);
 
     /// <summary>
     /// Makes the forwarding entries for a network's remote endpoints and VTEPs exactly equal to the

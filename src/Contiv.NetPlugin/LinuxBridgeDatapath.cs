@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.NetworkInformation;
 using Contiv.Datapath;
@@ -6,33 +7,49 @@ using Contiv.Model;
 namespace Contiv.NetPlugin;
 
 /// <summary>
-/// The Linux datapath: one bridge per network; for VXLAN a vxlan device (VNI = tag, learning off)
-/// enslaved to it; endpoints are veth pairs whose host end joins the bridge. Remote endpoints are
-/// reached through static FDB entries (MAC → remote VTEP) and flooding entries (all-zeros MAC → each
-/// remote VTEP), so no multicast or data-plane learning is needed on the underlay.
+/// The Linux datapath. Each network gets its own network namespace (bind-mounted under the state
+/// dir, so it outlives netplugin restarts) holding a bridge and, for VXLAN, a vxlan device (VNI =
+/// tag, learning off). Endpoints are veth pairs: one end in the network's bridge, the other handed
+/// to Docker, which moves it into the container.
+/// <para>
+/// The namespace is what Docker's own overlay driver does too, for the same reasons: tenants may
+/// reuse subnets without the host ever routing between them, and Docker's iptables rules on the
+/// host (FORWARD policy DROP with br_netfilter) never see our bridged frames. The vxlan device is
+/// created in the host namespace, so its UDP socket lives on the host's underlay, then moved in.
+/// </para>
+/// Remote endpoints are reached through static FDB entries (MAC → remote VTEP), flooding entries
+/// (all-zeros MAC → each remote VTEP) and permanent ARP entries, so no multicast or data-plane
+/// learning is needed on the underlay.
 /// </summary>
-public sealed class LinuxBridgeDatapath(INetlink netlink, PluginOptions options, ILogger<LinuxBridgeDatapath> logger) : IHostDatapath
+public sealed class LinuxBridgeDatapath(INetlink host, PluginOptions options, ILogger<LinuxBridgeDatapath> logger) : IHostDatapath, IDisposable
 {
     private static readonly PhysicalAddress FloodMac = PhysicalAddress.Parse("00-00-00-00-00-00");
+    private readonly ConcurrentDictionary<string, RouteNetlink> _inside = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+
+    private string NamespaceDir => Path.Combine(options.StateDir, "netns");
+
+    public string NamespacePath(NetworkDatapathSpec network) => Path.Combine(NamespaceDir, DatapathNames.Bridge(network));
 
     public void EnsureNetwork(NetworkDatapathSpec network)
     {
         lock (_lock)
         {
+            using var ns = NetworkNamespace.CreatePersistent(NamespacePath(network));
+            var inside = Inside(network);
             var bridge = DatapathNames.Bridge(network);
-            if (netlink.GetLink(bridge) is null)
+            if (inside.GetLink(bridge) is null)
             {
-                netlink.CreateBridge(bridge);
-                logger.LogInformation("created bridge {Bridge} for {NetworkId}", bridge, network.NetworkId);
+                inside.CreateBridge(bridge);
+                logger.LogInformation("created bridge {Bridge} for {NetworkId} in {Namespace}", bridge, network.NetworkId, ns.Path);
             }
 
-            netlink.SetLinkUp(bridge);
-            var uplink = network.Encap == "vlan" ? EnsureVlanUplink(network) : EnsureVxlanUplink(network);
+            inside.SetLinkUp(bridge);
+            var uplink = network.Encap == "vlan" ? EnsureVlanUplink(network, ns) : EnsureVxlanUplink(network, ns);
             if (uplink is not null)
             {
-                netlink.SetMaster(uplink, bridge);
-                netlink.SetLinkUp(uplink);
+                inside.SetMaster(uplink, bridge);
+                inside.SetLinkUp(uplink);
             }
         }
     }
@@ -41,9 +58,22 @@ public sealed class LinuxBridgeDatapath(INetlink netlink, PluginOptions options,
     {
         lock (_lock)
         {
-            var uplink = network.Encap == "vlan" ? DatapathNames.Vlan(network.Tag) : DatapathNames.Vxlan(network.Tag);
-            DeleteIfExists(uplink);
-            DeleteIfExists(DatapathNames.Bridge(network));
+            var path = NamespacePath(network);
+            if (NetworkNamespace.IsMountedNamespace(path))
+            {
+                var inside = Inside(network);
+                foreach (var link in inside.ListLinks().Where(l => l.Name != "lo"))
+                {
+                    TryDelete(inside, link.Name);
+                }
+            }
+
+            if (_inside.TryRemove(path, out var netlink))
+            {
+                netlink.Dispose();
+            }
+
+            NetworkNamespace.DeletePersistent(path);
             logger.LogInformation("removed datapath of {NetworkId} ({Encap} {Tag})", network.NetworkId, network.Encap, network.Tag);
         }
     }
@@ -52,21 +82,27 @@ public sealed class LinuxBridgeDatapath(INetlink netlink, PluginOptions options,
     {
         lock (_lock)
         {
-            var hostSide = DatapathNames.HostVeth(endpointId);
+            var bridgeSide = DatapathNames.HostVeth(endpointId);
             var containerSide = DatapathNames.ContainerVeth(endpointId);
+            var inside = Inside(network);
 
             // A retried CreateEndpoint (or one from before a crash) may have left the pair behind.
-            DeleteIfExists(hostSide);
-            netlink.CreateVethPair(new VethPairOptions(hostSide, containerSide, mtu));
+            TryDelete(host, containerSide);
+            TryDelete(inside, bridgeSide);
+            using (var ns = NetworkNamespace.Open(NamespacePath(network)))
+            {
+                host.CreateVethPair(new VethPairOptions(containerSide, bridgeSide, mtu, PeerNamespace: ns));
+            }
+
             try
             {
-                netlink.SetMacAddress(containerSide, PhysicalAddress.Parse(macAddress.Replace(':', '-').ToUpperInvariant()));
-                netlink.SetMaster(hostSide, DatapathNames.Bridge(network));
-                netlink.SetLinkUp(hostSide);
+                host.SetMacAddress(containerSide, PhysicalAddress.Parse(macAddress.Replace(':', '-').ToUpperInvariant()));
+                inside.SetMaster(bridgeSide, DatapathNames.Bridge(network));
+                inside.SetLinkUp(bridgeSide);
             }
             catch
             {
-                DeleteIfExists(hostSide);
+                TryDelete(host, containerSide);
                 throw;
             }
 
@@ -74,13 +110,17 @@ public sealed class LinuxBridgeDatapath(INetlink netlink, PluginOptions options,
         }
     }
 
-    public void DeleteEndpoint(string endpointId)
+    public void DeleteEndpoint(NetworkDatapathSpec? network, string endpointId)
     {
         lock (_lock)
         {
-            // Deleting one end of a veth deletes both; the container end may already be gone with its sandbox.
-            DeleteIfExists(DatapathNames.HostVeth(endpointId));
-            DeleteIfExists(DatapathNames.ContainerVeth(endpointId));
+            // Deleting either end of a veth deletes both. The container end is gone already when
+            // Docker destroyed the sandbox, or back in the host namespace after a Leave.
+            TryDelete(host, DatapathNames.ContainerVeth(endpointId));
+            if (network is not null && NetworkNamespace.IsMountedNamespace(NamespacePath(network)))
+            {
+                TryDelete(Inside(network), DatapathNames.HostVeth(endpointId));
+            }
         }
     }
 
@@ -93,64 +133,97 @@ public sealed class LinuxBridgeDatapath(INetlink netlink, PluginOptions options,
 
         lock (_lock)
         {
+            if (!NetworkNamespace.IsMountedNamespace(NamespacePath(network)))
+            {
+                return;
+            }
+
+            var inside = Inside(network);
             var device = DatapathNames.Vxlan(network.Tag);
-            if (netlink.GetLink(device) is null)
+            var link = inside.GetLink(device);
+            if (link is null)
             {
                 return;
             }
 
             var wantedUnicast = endpoints.ToDictionary(e => NormalizeMac(e.MacAddress), e => IPAddress.Parse(e.VtepIp), StringComparer.Ordinal);
             var wantedFlood = vteps.Select(IPAddress.Parse).ToHashSet();
-            var current = netlink.ListFdbEntries(device).Where(f => f.IsSelf && f.Destination is not null).ToList();
+            var current = inside.ListFdbEntries(device).Where(f => f.IsSelf && f.Destination is not null).ToList();
+            var flood = NormalizeMac(FloodMac.ToString());
 
             foreach (var entry in current)
             {
                 var mac = NormalizeMac(entry.MacAddress.ToString());
-                var keep = mac == NormalizeMac(FloodMac.ToString())
+                var keep = mac == flood
                     ? wantedFlood.Contains(entry.Destination!)
                     : wantedUnicast.TryGetValue(mac, out var vtep) && vtep.Equals(entry.Destination);
                 if (!keep)
                 {
-                    netlink.DeleteFdbEntry(device, entry.MacAddress, entry.Destination);
+                    inside.DeleteFdbEntry(device, entry.MacAddress, entry.Destination);
                 }
             }
 
-            foreach (var vtep in wantedFlood.Where(v => !current.Any(f => f.MacAddress.Equals(FloodMac) && v.Equals(f.Destination))))
+            foreach (var vtep in wantedFlood.Where(v => !current.Any(f => NormalizeMac(f.MacAddress.ToString()) == flood && v.Equals(f.Destination))))
             {
-                netlink.AppendFdbEntry(device, FloodMac, vtep);
+                inside.AppendFdbEntry(device, FloodMac, vtep);
             }
 
             foreach (var (mac, vtep) in wantedUnicast)
             {
                 if (!current.Any(f => NormalizeMac(f.MacAddress.ToString()) == mac && vtep.Equals(f.Destination)))
                 {
-                    netlink.ReplaceFdbEntry(device, ParseMac(mac), vtep);
+                    inside.ReplaceFdbEntry(device, ParseMac(mac), vtep);
                 }
             }
 
-            // ARP entries on the vxlan device let the kernel answer for remote endpoints locally
-            // (the vxlan "proxy" behaviour) instead of flooding every request to every VTEP.
-            var device_index = netlink.GetLink(device)!.Index;
+            // Permanent ARP entries for remote endpoints on the vxlan device: the desired set, exactly.
             var wantedArp = endpoints.ToDictionary(e => IPAddress.Parse(e.IpAddress), e => NormalizeMac(e.MacAddress));
-            foreach (var neighbour in netlink.ListNeighbours(device).Where(n => n.LinkIndex == device_index && n.IsPermanent))
+            var currentArp = inside.ListNeighbours(device).Where(n => n.LinkIndex == link.Index && n.IsPermanent).ToList();
+            foreach (var neighbour in currentArp)
             {
                 if (!wantedArp.TryGetValue(neighbour.Address, out var mac) || mac != NormalizeMac(neighbour.MacAddress?.ToString() ?? string.Empty))
                 {
-                    netlink.DeleteNeighbour(device, neighbour.Address);
+                    inside.DeleteNeighbour(device, neighbour.Address);
                 }
             }
 
             foreach (var (ip, mac) in wantedArp)
             {
-                netlink.ReplaceNeighbour(device, ip, ParseMac(mac));
+                if (!currentArp.Any(n => n.Address.Equals(ip) && NormalizeMac(n.MacAddress?.ToString() ?? string.Empty) == mac))
+                {
+                    inside.ReplaceNeighbour(device, ip, ParseMac(mac));
+                }
             }
         }
     }
 
     public IReadOnlyCollection<NetworkDatapathSpec> ListNetworks() =>
-        [.. netlink.ListLinks().Select(l => DatapathNames.ParseBridge(l.Name)).OfType<NetworkDatapathSpec>()];
+        Directory.Exists(NamespaceDir)
+            ? [.. Directory.EnumerateFiles(NamespaceDir).Select(f => DatapathNames.ParseBridge(Path.GetFileName(f))).OfType<NetworkDatapathSpec>()]
+            : [];
 
-    private string? EnsureVxlanUplink(NetworkDatapathSpec network)
+    public void Dispose()
+    {
+        foreach (var netlink in _inside.Values)
+        {
+            netlink.Dispose();
+        }
+
+        _inside.Clear();
+    }
+
+    /// <summary>A netlink socket inside the network's namespace (kept open: sockets keep their namespace).</summary>
+    private RouteNetlink Inside(NetworkDatapathSpec network)
+    {
+        var path = NamespacePath(network);
+        return _inside.GetOrAdd(path, p =>
+        {
+            using var ns = NetworkNamespace.Open(p);
+            return ns.OpenNetlink();
+        });
+    }
+
+    private string? EnsureVxlanUplink(NetworkDatapathSpec network, NetworkNamespace ns)
     {
         if (string.IsNullOrEmpty(options.VtepIp))
         {
@@ -159,56 +232,64 @@ public sealed class LinuxBridgeDatapath(INetlink netlink, PluginOptions options,
         }
 
         var name = DatapathNames.Vxlan(network.Tag);
-        if (netlink.GetLink(name) is null)
+        if (Inside(network).GetLink(name) is not null)
         {
-            netlink.CreateVxlan(new VxlanOptions(
-                name,
-                network.Tag,
-                IPAddress.Parse(options.VtepIp),
-                UnderlayDevice: options.VlanInterface,
-                Port: options.VxlanPort,
-                Learning: false,
-                Mtu: NetworkRules.EndpointMtu("vxlan", options.UnderlayMtu)));
-            logger.LogInformation("created vxlan {Device} VNI {Vni} local {Vtep} port {Port}", name, network.Tag, options.VtepIp, options.VxlanPort);
+            return name;
         }
 
+        // Created here so its UDP socket binds in the host namespace, then moved next to the bridge.
+        TryDelete(host, name);
+        host.CreateVxlan(new VxlanOptions(
+            name,
+            network.Tag,
+            IPAddress.Parse(options.VtepIp),
+            UnderlayDevice: options.VlanInterface,
+            Port: options.VxlanPort,
+            Learning: false,
+            Mtu: NetworkRules.EndpointMtu("vxlan", options.UnderlayMtu)));
+        host.MoveToNamespace(name, ns);
+        logger.LogInformation("created vxlan {Device} VNI {Vni} local {Vtep} port {Port}", name, network.Tag, options.VtepIp, options.VxlanPort);
         return name;
     }
 
-    private string? EnsureVlanUplink(NetworkDatapathSpec network)
+    private string? EnsureVlanUplink(NetworkDatapathSpec network, NetworkNamespace ns)
     {
         if (string.IsNullOrEmpty(options.VlanInterface))
         {
             return null;
         }
 
-        if (!netlink.SupportsVlanDevices())
+        var name = DatapathNames.Vlan(network.Tag);
+        if (Inside(network).GetLink(name) is not null)
+        {
+            return name;
+        }
+
+        if (!host.SupportsVlanDevices())
         {
             throw new ContivException(ErrorKind.Unavailable,
                 $"vlan network {network.NetworkId} needs 802.1Q support: this kernel has no VLAN devices (load the 8021q module)");
         }
 
-        var name = DatapathNames.Vlan(network.Tag);
-        if (netlink.GetLink(name) is null)
-        {
-            netlink.CreateVlan(name, options.VlanInterface, network.Tag);
-        }
-
+        host.CreateVlan(name, options.VlanInterface, network.Tag);
+        host.MoveToNamespace(name, ns);
         return name;
     }
 
-    private void DeleteIfExists(string name)
+    private static void TryDelete(INetlink netlink, string name)
     {
-        if (netlink.GetLink(name) is not null)
+        if (netlink.GetLink(name) is null)
         {
-            try
-            {
-                netlink.DeleteLink(name);
-            }
-            catch (NetlinkException e) when (e.Errno == 19)
-            {
-                // ENODEV: removed concurrently (e.g. with the container's namespace).
-            }
+            return;
+        }
+
+        try
+        {
+            netlink.DeleteLink(name);
+        }
+        catch (NetlinkException e) when (e.Errno == LinuxErrno.ENODEV)
+        {
+            // Removed concurrently (e.g. with the container's namespace).
         }
     }
 

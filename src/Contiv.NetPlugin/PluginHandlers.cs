@@ -19,7 +19,7 @@ public sealed class PluginHandlers(
     PluginOptions options,
     ILogger<PluginHandlers> logger)
 {
-    /// <summary>Set by <see cref="CreateEndpoint"/> so the agent can fill in container names once Docker knows them.</summary>
+    /// <summary>Set by <see cref="CreateEndpointAsync"/> so the agent can fill in container names once Docker knows them.</summary>
     public event Action<string, string>? EndpointJoined;
 
     // ---- NetworkDriver -------------------------------------------------------------------------
@@ -98,7 +98,7 @@ public sealed class PluginHandlers(
         catch
         {
             // Leave nothing behind when the record cannot be written (e.g. the store is down).
-            datapath.DeleteEndpoint(endpointId);
+            datapath.DeleteEndpoint(binding.Spec, endpointId);
             throw;
         }
 
@@ -118,8 +118,8 @@ public sealed class PluginHandlers(
     {
         var dockerId = Required(request.NetworkID, "NetworkID");
         var endpointId = Required(request.EndpointID, "EndpointID");
-        datapath.DeleteEndpoint(endpointId);
         var binding = await networks.FindAsync(dockerId, ct);
+        datapath.DeleteEndpoint(binding?.Spec, endpointId);
         if (binding is not null)
         {
             await control.DeleteEndpointAsync(binding.NetworkId, endpointId, ct);

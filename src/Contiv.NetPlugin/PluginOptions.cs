@@ -25,6 +25,9 @@ public sealed record PluginOptions
 
     public int UnderlayMtu { get; init; } = 1500;
 
+    /// <summary>Host-local runtime state: the per-network namespaces are bind-mounted under it.</summary>
+    public string StateDir { get; init; } = "/var/run/contiv";
+
     /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

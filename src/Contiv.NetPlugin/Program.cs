@@ -11,11 +11,12 @@ var vlanIf = Flag("--vlan-if", "-vlan-if", "CONTIV_NETPLUGIN_VLAN_UPLINKS", "upl
 var store = Flag("--cluster-store", "-cluster-store", "CONTIV_CLUSTER_STORE", "state store: redis://host:port, redis+unix:///path, embedded:///dir");
 var dockerEndpoint = Flag("--docker-endpoint", "-docker-endpoint", "DOCKER_HOST", "local Docker engine API");
 var vxlanPort = Flag("--vxlan-port", "-vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT", "VXLAN UDP port (default 4789)");
+var stateDir = Flag("--state-dir", "-state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "host-local runtime state (default /var/run/contiv)");
 var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
-    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu,
+    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -30,6 +31,7 @@ root.SetAction(async (parse, ct) =>
         DockerEndpoint = parse.GetValue(dockerEndpoint) ?? defaults.DockerEndpoint,
         VxlanPort = int.TryParse(parse.GetValue(vxlanPort), out var port) ? port : defaults.VxlanPort,
         UnderlayMtu = int.TryParse(parse.GetValue(mtu), out var m) ? m : defaults.UnderlayMtu,
+        StateDir = parse.GetValue(stateDir) ?? defaults.StateDir,
     };
     await using var app = await NetPluginHost.BuildAsync(options, ct);
     await app.RunAsync();

@@ -2,14 +2,14 @@ using System.Text.Json;
 
 namespace Contiv.EndToEnd.Tests;
 
-[CollectionDefinition(nameof(LabCollection))]
-public sealed class LabCollection : ICollectionFixture<ContivLabFixture>;
+[CollectionDefinition(nameof(SharedLab))]
+public sealed class SharedLab : ICollectionFixture<ContivLabFixture>;
 
 /// <summary>
 /// The seed tutorial's chapters 2 and 3 on the real lab: netctl creates networks, Docker networks
 /// appear on every host, containers get Contiv's addresses and MACs and reach each other.
 /// </summary>
-[Collection(nameof(LabCollection))]
+[Collection(nameof(SharedLab))]
 public sealed class NetworkLifecycleTests(ContivLabFixture lab)
 {
     private static readonly TimeSpan Converge = TimeSpan.FromSeconds(30);
