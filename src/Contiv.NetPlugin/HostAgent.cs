@@ -63,9 +63,10 @@ public sealed class HostAgent(
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            var soon = false;
             try
             {
-                await ReconcileAsync(stoppingToken);
+                soon = await ReconcileAsync(stoppingToken);
                 LastError = null;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -82,7 +83,7 @@ public sealed class HostAgent(
             Passes++;
             try
             {
-                await _wake.WaitAsync(ResyncInterval, stoppingToken);
+                await _wake.WaitAsync(soon ? TimeSpan.FromMilliseconds(500) : ResyncInterval, stoppingToken);
 
                 // Let a burst of changes settle into one pass.
                 await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
@@ -94,7 +95,8 @@ public sealed class HostAgent(
         }
     }
 
-    public async Task ReconcileAsync(CancellationToken ct)
+    /// <summary>One pass; returns true when another pass is wanted soon (something is still settling).</summary>
+    public async Task<bool> ReconcileAsync(CancellationToken ct)
     {
         await control.RegisterHostAsync(new HostRecord
         {
@@ -109,8 +111,9 @@ public sealed class HostAgent(
         await SyncDockerNetworksAsync(contivNetworks, ct);
 
         var endpoints = await control.ListEndpointsAsync(null, ct);
-        await FillContainerNamesAsync(endpoints, ct);
+        var unsettled = await FillContainerNamesAsync(endpoints, ct);
         await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
+        return unsettled;
     }
 
     private async Task SyncDockerNetworksAsync(IReadOnlyList<NetworkRecord> contivNetworks, CancellationToken ct)
@@ -172,12 +175,13 @@ public sealed class HostAgent(
         }
     }
 
-    private async Task FillContainerNamesAsync(IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
+    /// <summary>Returns true while some local endpoint still waits for Docker to reveal its container.</summary>
+    private async Task<bool> FillContainerNamesAsync(IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
     {
-        var unnamed = endpoints.Where(e => e.HomingHost == options.HostName && string.IsNullOrEmpty(e.ContainerName)).ToList();
+        var unnamed = endpoints.Where(e => e.HomingHost == options.HostName && string.IsNullOrEmpty(e.ContainerId)).ToList();
         if (unnamed.Count == 0)
         {
-            return;
+            return false;
         }
 
         var bindings = await networks.ListAsync(ct);
@@ -188,8 +192,9 @@ public sealed class HostAgent(
                 var info = await docker.InspectNetworkAsync(dockerId, ct);
                 foreach (var attachment in info?.Containers ?? [])
                 {
+                    // Until Join completes Docker lists the endpoint under "ep-<endpoint id>".
                     var endpoint = group.FirstOrDefault(e => e.EndpointId == attachment.EndpointId);
-                    if (endpoint is null)
+                    if (endpoint is null || attachment.ContainerId.StartsWith("ep-", StringComparison.Ordinal))
                     {
                         continue;
                     }
@@ -197,9 +202,12 @@ public sealed class HostAgent(
                     endpoint.ContainerName = attachment.ContainerName;
                     endpoint.ContainerId = attachment.ContainerId;
                     await control.PutEndpointAsync(endpoint, ct);
+                    unnamed.Remove(endpoint);
                 }
             }
         }
+
+        return unnamed.Count > 0;
     }
 
     private async Task SyncRemoteEntriesAsync(IReadOnlyList<NetworkRecord> contivNetworks, IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)

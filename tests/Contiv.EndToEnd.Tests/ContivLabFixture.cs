@@ -9,7 +9,7 @@ namespace Contiv.EndToEnd.Tests;
 /// </summary>
 public sealed class ContivLabFixture : IAsyncLifetime
 {
-    public const int Hosts = 2;
+    public const int Hosts = 3;
 
     /// <summary>Why the lab cannot run here, or null when it can.</summary>
     public string? SkipReason { get; private set; }
