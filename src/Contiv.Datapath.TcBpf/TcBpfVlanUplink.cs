@@ -71,8 +71,19 @@ public sealed class TcBpfVlanUplink : IDisposable
     }
 
     /// <summary>An instance whose sockets live in <paramref name="networkNamespace"/>, usable from any thread.</summary>
-    public static TcBpfVlanUplink Open(NetworkNamespace networkNamespace) =>
-        new(networkNamespace.OpenNetlink(), TrafficControl.Open(networkNamespace), ownsLinks: true);
+    public static TcBpfVlanUplink Open(NetworkNamespace networkNamespace)
+    {
+        var links = networkNamespace.OpenNetlink();
+        try
+        {
+            return new TcBpfVlanUplink(links, TrafficControl.Open(networkNamespace), ownsLinks: true);
+        }
+        catch
+        {
+            links.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>The veth end enslaved to the VLAN's bridge.</summary>
     public static string BridgeSideName(int vlanId) => $"cvv-{ValidVlanId(vlanId)}";
