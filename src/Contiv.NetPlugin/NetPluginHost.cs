@@ -37,6 +37,7 @@ public static class NetPluginHost
         builder.Services.AddSingleton<PluginHandlers>();
         builder.Services.AddSingleton<HostAgent>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());
+        builder.Services.AddHostedService<ContainerDnsService>();
 
         var app = builder.Build();
         PluginServer.Map(app, app.Services.GetRequiredService<PluginHandlers>());

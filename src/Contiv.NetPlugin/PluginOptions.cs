@@ -28,6 +28,9 @@ public sealed record PluginOptions
     /// <summary>Host-local runtime state: the per-network namespaces are bind-mounted under it.</summary>
     public string StateDir { get; init; } = "/var/run/contiv";
 
+    /// <summary>Where the container DNS responder listens (null: disabled). Defaults to the VTEP address, port 53.</summary>
+    public System.Net.IPEndPoint? DnsListen { get; init; }
+
     /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

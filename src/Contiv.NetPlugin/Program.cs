@@ -12,11 +12,12 @@ var store = Flag("--cluster-store", "-cluster-store", "CONTIV_CLUSTER_STORE", "s
 var dockerEndpoint = Flag("--docker-endpoint", "-docker-endpoint", "DOCKER_HOST", "local Docker engine API");
 var vxlanPort = Flag("--vxlan-port", "-vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT", "VXLAN UDP port (default 4789)");
 var stateDir = Flag("--state-dir", "-state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "host-local runtime state (default /var/run/contiv)");
+var dnsListen = Flag("--dns-listen", "-dns-listen", "CONTIV_NETPLUGIN_DNS_LISTEN", "container DNS responder address:port, or 'off' (default: VTEP address, port 53)");
 var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
-    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir,
+    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -32,6 +33,7 @@ root.SetAction(async (parse, ct) =>
         VxlanPort = int.TryParse(parse.GetValue(vxlanPort), out var port) ? port : defaults.VxlanPort,
         UnderlayMtu = int.TryParse(parse.GetValue(mtu), out var m) ? m : defaults.UnderlayMtu,
         StateDir = parse.GetValue(stateDir) ?? defaults.StateDir,
+        DnsListen = ParseDnsListen(parse.GetValue(dnsListen), parse.GetValue(vtepIp)),
     };
     await using var app = await NetPluginHost.BuildAsync(options, ct);
     await app.RunAsync();
@@ -39,3 +41,18 @@ root.SetAction(async (parse, ct) =>
 });
 
 return await root.Parse(args).InvokeAsync();
+
+static System.Net.IPEndPoint? ParseDnsListen(string? value, string? vtep)
+{
+    if (value == "off")
+    {
+        return null;
+    }
+
+    if (value is not null)
+    {
+        return System.Net.IPEndPoint.Parse(value.Contains(':', StringComparison.Ordinal) ? value : value + ":53");
+    }
+
+    return vtep is null ? null : new System.Net.IPEndPoint(System.Net.IPAddress.Parse(vtep), 53);
+}
