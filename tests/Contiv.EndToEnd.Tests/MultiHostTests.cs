@@ -57,6 +57,13 @@ public sealed class MultiHostTests(ContivLabFixture lab)
             Assert.True(ping.ExitCode == 0, ping.Output);
             Assert.Contains("3 packets received", ping.Stdout, StringComparison.Ordinal);
 
+            // By name across hosts (the tutorial's `ping -c 3 contiv-c1`): netplugin's DNS responder
+            // answers what Docker's embedded DNS on h2 cannot know.
+            var byName = await ContivLabFixture.EventuallyAsync(
+                () => lab.DockerAsync("h2", "exec", "contiv-c2", "ping", "-c", "3", "-W", "2", "contiv-c1"),
+                r => r.ExitCode == 0, Converge, "ping contiv-c1 by name from h2");
+            Assert.Contains("PING contiv-c1 (10.1.2.1)", byName.Stdout, StringComparison.Ordinal);
+
             var inspect = JsonDocument.Parse((await lab.NetCtlAsync("net", "inspect", "mh-net")).Stdout).RootElement.GetProperty("Oper");
             var homes = inspect.GetProperty("endpoints").EnumerateArray().ToDictionary(e => e.GetProperty("ipAddress")[0].GetString()!, e => e.GetProperty("homingHost").GetString());
             Assert.Equal("h1", homes["10.1.2.1"]);
@@ -114,6 +121,15 @@ public sealed class MultiHostTests(ContivLabFixture lab)
                 () => lab.DockerAsync("h2", "exec", "iso-default-client", "nc", "-w", "2", "10.1.4.1", "7000"),
                 r => r.ExitCode == 0 && r.Stdout.Trim().Length > 0, Converge, "default client reaches a server");
             Assert.Equal("default", reply.Stdout.Trim());
+
+            // Names do not leak across tenants: the default client cannot resolve a blue container's name
+            // (on the same host), while a blue container can.
+            var blueName = await ContivLabFixture.EventuallyAsync(
+                () => lab.DockerAsync("h1", "exec", "iso-blue-client", "nslookup", "iso-blue"),
+                r => r.ExitCode == 0 && r.Stdout.Contains("10.1.4.1", StringComparison.Ordinal), Converge, "blue client resolves iso-blue");
+            Assert.Contains("10.1.4.1", blueName.Stdout, StringComparison.Ordinal);
+            var leak = await lab.DockerAsync("h2", "exec", "iso-default-client", "nslookup", "iso-blue");
+            Assert.NotEqual(0, leak.ExitCode);
 
             // An address that exists only in blue (10.1.4.3) is unreachable from default, which has .1 and .2.
             await RunAsync("h2", "iso-blue-extra", "iso-net/blue");
