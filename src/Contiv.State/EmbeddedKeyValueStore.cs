@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Contiv.State;
 
 /// <summary>Tuning for <see cref="EmbeddedKeyValueStore"/>.</summary>
@@ -42,7 +40,6 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
     private readonly EmbeddedStoreOptions _options;
     private readonly string _dataPath;
     private readonly string _lockPath;
-    private readonly int _lockFd;
     private readonly SemaphoreSlim _commitGate = new(1, 1);
     private readonly ChangeDispatcher _dispatcher = new();
     private readonly CancellationTokenSource _disposing = new();
@@ -60,7 +57,8 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
         System.IO.Directory.CreateDirectory(Directory);
         _dataPath = Path.Combine(Directory, DataFileName);
         _lockPath = Path.Combine(Directory, LockFileName);
-        _lockFd = NativeFile.OpenLockFile(_lockPath);
+        // Fail now, not at the first commit, when the directory is not writable.
+        NativeFile.Close(NativeFile.OpenLockFile(_lockPath));
         Description = "embedded://" + Directory;
     }
 
@@ -96,14 +94,17 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
             return ReadSnapshot().Satisfies(conditions);
         }
 
-        EmbeddedSnapshot previous;
-        EmbeddedSnapshot next;
-        // flock excludes other open files, not other users of the same descriptor, so commits from this
-        // instance queue here first.
-        await _commitGate.WaitAsync(cancellationToken);
+        // Commits from this instance queue here, so at most one of its threads waits for the file lock.
+        if (!await _commitGate.WaitAsync(_options.LockTimeout, cancellationToken))
+        {
+            throw LockTimeout();
+        }
+
         try
         {
-            await AcquireFileLockAsync(cancellationToken);
+            EmbeddedSnapshot previous;
+            EmbeddedSnapshot next;
+            var lockFd = await AcquireFileLockAsync(cancellationToken);
             try
             {
                 previous = ReadSnapshot();
@@ -117,22 +118,22 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
             }
             finally
             {
-                NativeFile.UnlockFile(_lockFd);
+                NativeFile.Close(lockFd);
             }
+
+            // Still inside the gate, so this instance's notifications follow its commit order.
+            NotifyOwnCommit(previous, next, StoreArguments.WrittenKeys(writes));
+            return true;
         }
         finally
         {
             _commitGate.Release();
         }
-
-        NotifyOwnCommit(previous, next, StoreArguments.WrittenKeys(writes));
-        return true;
     }
 
     public IDisposable Subscribe(string prefix, Action<StoreChange> onChange)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var registration = _dispatcher.Add(prefix, onChange);
         lock (_watchGate)
         {
             if (_watcher is null)
@@ -141,9 +142,9 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
                 _lastNotified = ReadSnapshot();
                 _watcher = Task.Run(WatchAsync);
             }
-        }
 
-        return registration;
+            return _dispatcher.Add(prefix, onChange);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -160,9 +161,8 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
         }
 
         await _dispatcher.DisposeAsync();
-        // A commit still running holds the gate; wait for it so the descriptor outlives its lock.
+        // Let a commit that is still running finish before the gate goes away.
         await _commitGate.WaitAsync();
-        NativeFile.Close(_lockFd);
         _commitGate.Dispose();
         _disposing.Dispose();
     }
@@ -213,30 +213,55 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
     private StoreUnavailableException Unavailable(Exception exception, bool commitOutcomeUnknown) =>
         new($"state store {Description} is unreachable: {exception.Message}", exception) { CommitOutcomeUnknown = commitOutcomeUnknown };
 
-    private async Task AcquireFileLockAsync(CancellationToken cancellationToken)
+    /// <summary>Opens the lock file and takes an exclusive flock on it; closing the descriptor releases it.</summary>
+    /// <remarks>
+    /// Waiting happens in the kernel (a blocking flock on a pool thread), which wakes waiters as soon
+    /// as the lock is free; polling would let a process that commits in a loop starve the others. A
+    /// blocked flock cannot be interrupted, so on timeout or cancellation the waiting thread is left to
+    /// finish and its descriptor is closed then, which drops the lock it may just have been given.
+    /// A fresh descriptor per commit keeps such a straggler from ever sharing a lock with a later commit.
+    /// </remarks>
+    private async Task<int> AcquireFileLockAsync(CancellationToken cancellationToken)
     {
-        // Polling rather than a blocking flock: a blocked thread could neither be cancelled nor time
-        // out. Commits hold the lock for a few milliseconds, so waits are short.
-        var waited = Stopwatch.StartNew();
-        var spins = 0;
-        while (!NativeFile.TryLockExclusive(_lockFd, _lockPath))
+        var fd = NativeFile.OpenLockFile(_lockPath);
+        try
         {
-            if (waited.Elapsed > _options.LockTimeout)
+            if (NativeFile.TryLockExclusive(fd, _lockPath))
             {
-                throw new StoreUnavailableException(
-                    $"state store {Description} is unreachable: its lock {_lockPath} has been held by another process for over {_options.LockTimeout.TotalSeconds:0.#} s");
-            }
-
-            if (++spins < 20)
-            {
-                Thread.Yield();
-            }
-            else
-            {
-                await Task.Delay(1, cancellationToken);
+                return fd;
             }
         }
+        catch
+        {
+            NativeFile.Close(fd);
+            throw;
+        }
+
+        var waiting = Task.Run(() => NativeFile.LockExclusive(fd, _lockPath), CancellationToken.None);
+        try
+        {
+            await waiting.WaitAsync(_options.LockTimeout, cancellationToken);
+            return fd;
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            _ = waiting.ContinueWith(_ => NativeFile.Close(fd), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            if (exception is TimeoutException)
+            {
+                throw LockTimeout();
+            }
+
+            throw;
+        }
+        catch
+        {
+            NativeFile.Close(fd);
+            throw;
+        }
     }
+
+    private StoreUnavailableException LockTimeout() => new(
+        $"state store {Description} is unreachable: its lock {_lockPath} has been held by another process for over {_options.LockTimeout.TotalSeconds:0.#} s");
 
     private void NotifyOwnCommit(EmbeddedSnapshot previous, EmbeddedSnapshot next, IReadOnlyList<string> writtenKeys)
     {

@@ -6,7 +6,7 @@ namespace Contiv.State;
 
 /// <summary>
 /// The few POSIX file calls .NET does not expose: flock on a descriptor .NET does not also lock, and
-/// fsync of a directory (which makes a rename durable).
+/// fsync of a directory (which makes a rename durable). Closing a descriptor releases its flock.
 /// </summary>
 /// <remarks>
 /// The lock file is opened with open(2), not FileStream: on Unix, FileStream takes its own
@@ -15,9 +15,8 @@ namespace Contiv.State;
 /// </remarks>
 internal static partial class NativeFile
 {
-    private const int LockExclusive = 2;
-    private const int LockNonBlocking = 4;
-    private const int Unlock = 8;
+    private const int ExclusiveLock = 2;
+    private const int NonBlocking = 4;
 
     public static unsafe int OpenLockFile(string path)
     {
@@ -41,10 +40,11 @@ internal static partial class NativeFile
         }
     }
 
-    /// <summary>Takes an exclusive flock without blocking; false when another descriptor holds it.</summary>
-    public static bool TryLockExclusive(int fd, string path) => TryLock(fd, LockExclusive | LockNonBlocking, path);
+    /// <summary>Takes an exclusive flock without blocking; false when another open file holds it.</summary>
+    public static bool TryLockExclusive(int fd, string path) => TryLock(fd, ExclusiveLock | NonBlocking, path);
 
-    public static void UnlockFile(int fd) => _ = flock(fd, Unlock);
+    /// <summary>Takes an exclusive flock, blocking the calling thread until it is free.</summary>
+    public static void LockExclusive(int fd, string path) => _ = TryLock(fd, ExclusiveLock, path);
 
     public static void Close(int fd) => _ = LibC.close(fd);
 

@@ -80,8 +80,10 @@ public sealed class RedisKeyValueStore : IKeyValueStore
     private readonly ResiliencePipeline _pipeline;
     private readonly ChangeDispatcher _dispatcher = new();
     private readonly CancellationTokenSource _disposing = new();
+    private readonly CancellationToken _disposingToken;
     private readonly Lock _subscribeGate = new();
     private Task? _channelSubscription;
+    private volatile ChannelMessageQueue? _messages;
     private int _resyncRequests;
     private int _probing;
     private volatile PendingProbe? _pendingProbe;
@@ -92,6 +94,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _disposingToken = _disposing.Token;
         Description = options.Description;
         _dataKeyPrefix = options.KeyPrefix + "data/";
         _indexKey = options.KeyPrefix + "index";
@@ -110,7 +113,9 @@ public sealed class RedisKeyValueStore : IKeyValueStore
             // up in any order and survive a Redis restart without being restarted themselves.
             AbortOnConnectFail = false,
             ConnectRetry = 1,
-            ConnectTimeout = attemptMs,
+            // Operations wait for the connection within their own time limits; a connect timeout as
+            // short as an attempt's fails needlessly on a loaded machine.
+            ConnectTimeout = Math.Max(attemptMs, 2000),
             SyncTimeout = attemptMs,
             AsyncTimeout = attemptMs,
             // Fail commands at once while disconnected instead of queueing them: the retry pipeline
@@ -455,30 +460,91 @@ public sealed class RedisKeyValueStore : IKeyValueStore
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         _lastConnectionCause = null;
-        // Messages published while we were disconnected are lost: tell subscribers to re-read.
-        if (_channelSubscription is not null)
+        // Messages published while we were disconnected are lost: tell subscribers to re-read. (Before
+        // the first successful subscription, KeepSubscribingAsync sends the Resync.)
+        if (_messages is not null)
         {
             RequestResync();
         }
     }
 
+    /// <summary>The first subscription attempt (Subscribe waits for it); on failure, keeps trying in the background.</summary>
     private async Task SubscribeChannelAsync()
     {
+        if (!await TrySubscribeChannelAsync())
+        {
+            _ = Task.Run(KeepSubscribingAsync);
+        }
+    }
+
+    private async Task KeepSubscribingAsync()
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
         try
         {
-            var multiplexer = await _connection;
-            await multiplexer.GetSubscriber().SubscribeAsync(_channel, OnChannelMessage).WaitAsync(_options.OperationTimeout, _disposing.Token);
+            while (true)
+            {
+                await Task.Delay(delay, _disposingToken);
+                if (await TrySubscribeChannelAsync())
+                {
+                    // Commits made before the subscription existed were never announced.
+                    _dispatcher.PublishResync();
+                    return;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
         }
-        catch (Exception) when (!_disposing.IsCancellationRequested)
-        {
-            // Unreachable or slow. StackExchange.Redis registered the subscription before trying the server and restores it
-            // on reconnect; the resync probe finds out when that has happened.
-            RequestResync();
-        }
-        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+        catch (OperationCanceledException) when (_disposingToken.IsCancellationRequested)
         {
         }
     }
+
+    /// <summary>Subscribes with the same retries and time limit as any other operation.</summary>
+    private async Task<bool> TrySubscribeChannelAsync()
+    {
+        try
+        {
+            // A message queue, not a handler: handlers are invoked concurrently, in no particular order,
+            // while a queue hands messages over one at a time in the order Redis sent them. Once this
+            // succeeds, the library re-subscribes the queue by itself after every reconnect.
+            var queue = await _pipeline.ExecuteAsync(SubscribeOnceAsync, _disposingToken);
+            queue.OnMessage(OnChannelMessage);
+            _messages = queue;
+            return true;
+        }
+        catch (Exception) when (!_disposingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async ValueTask<ChannelMessageQueue> SubscribeOnceAsync(CancellationToken token)
+    {
+        var subscriber = (await _connection.WaitAsync(token)).GetSubscriber();
+        try
+        {
+            return await subscriber.SubscribeAsync(_channel).WaitOrAbandonAsync(token);
+        }
+        catch (Exception)
+        {
+            // A failed SUBSCRIBE leaves its queue registered inside the library, where nobody would ever
+            // read it. Unsubscribing the whole channel wipes that registration (locally, even while the
+            // server is down) before the next attempt.
+            try
+            {
+                _ = subscriber.UnsubscribeAsync(_channel, flags: CommandFlags.FireAndForget);
+            }
+            catch (RedisException)
+            {
+                // The local wipe happens before the server is asked; the server part may fail.
+            }
+
+            throw;
+        }
+    }
+
+    private void OnChannelMessage(ChannelMessage message) => OnChannelMessage(message.Channel, message.Message);
 
     private void OnChannelMessage(RedisChannel channel, RedisValue message)
     {
@@ -519,7 +585,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
             while (true)
             {
                 var requestsHandled = Volatile.Read(ref _resyncRequests);
-                await ProbeUntilDeliveredAsync(_disposing.Token);
+                await ProbeUntilDeliveredAsync(_disposingToken);
                 _dispatcher.PublishResync();
                 Volatile.Write(ref _probing, 0);
                 // Another reconnect while probing needs its own Resync after its own proof.
@@ -529,8 +595,9 @@ public sealed class RedisKeyValueStore : IKeyValueStore
                 }
             }
         }
-        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+        catch (Exception) when (_disposingToken.IsCancellationRequested)
         {
+            // Disposed while probing.
         }
     }
 
@@ -549,8 +616,10 @@ public sealed class RedisKeyValueStore : IKeyValueStore
                 await probe.Delivered.Task.WaitAsync(_options.AttemptTimeout, token);
                 return;
             }
-            catch (Exception exception) when (IsTransient(exception) || exception is TimeoutException)
+            catch (Exception) when (!token.IsCancellationRequested)
             {
+                // Whatever went wrong (down again, slow, refused), keep trying: giving up would leave
+                // subscribers without their Resync.
                 await Task.Delay(ProbeRetryDelay, token);
             }
             finally

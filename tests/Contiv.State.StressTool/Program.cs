@@ -4,7 +4,7 @@ using Contiv.State;
 
 // Child process for Contiv.State.Tests. Modes:
 //   allocate STORE-URL KEY COUNT OUTPUT-FILE
-//       Prints "ready", waits for "go" on stdin (so all children start together), then allocates COUNT
+//       Warms up, prints "ready", waits for "go" on stdin (so all children start together), then allocates COUNT
 //       times the lowest free slot of the bitmap in KEY ('1' = taken) through StoreTransaction, writes
 //       the slots it got to OUTPUT-FILE (one per line) and prints "done".
 //   churn STORE-URL
@@ -41,6 +41,10 @@ catch (Exception exception)
 
 static async Task AllocateAsync(IKeyValueStore store, string key, int count, string outputFile)
 {
+    // Connect and JIT the read and commit paths before reporting ready, so that after "go" every
+    // child is allocating at full speed at the same time.
+    _ = await store.GetAsync([key]);
+    _ = await store.TryCommitAsync([], [new KeyWrite($"warm-up/{Environment.ProcessId}", "1")]);
     Console.WriteLine("ready");
     if (Console.ReadLine() != "go")
     {

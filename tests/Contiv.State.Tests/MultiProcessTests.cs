@@ -74,8 +74,10 @@ public sealed class MultiProcessAllocationTests
             Assert.Equal(processes * allocationsEach, all.Count);
             // Nothing is ever freed, so "lowest free" hands out exactly 0..N-1.
             Assert.Equal(Enumerable.Range(0, all.Count), all.Order());
-            // The processes really competed: their slot ranges interleave rather than following each other.
-            Assert.True(perProcess.Max(slots => slots.Min()) < perProcess.Min(slots => slots.Max()), "the allocators did not run concurrently");
+            // The processes really competed: slot ranges interleave rather than following each other.
+            var ranges = perProcess.Select(slots => (First: slots.Min(), Last: slots.Max())).ToList();
+            var interleaved = ranges.SelectMany((a, i) => ranges.Skip(i + 1), (a, b) => a.First < b.Last && b.First < a.Last).Any(overlap => overlap);
+            Assert.True(interleaved, $"the allocators did not run concurrently: slot ranges {string.Join(", ", ranges)}");
 
             await using var store = KeyValueStoreFactory.Create(storeUrl);
             var bitmap = (await store.GetAsync([BitmapKey], TestContext.Current.CancellationToken))[BitmapKey];
