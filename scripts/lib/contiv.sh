@@ -43,7 +43,7 @@ contiv_start_netmaster() {
 # that host's /run/docker/plugins.
 contiv_start_netplugin() {
   local h="$1"
-  lab_start_daemon "$h" netplugin "$CONTIV_ARTIFACTS/netplugin/netplugin" \
+  lab_start_daemon "$h" netplugin env CONTIV_LOG_PLUGIN_BODIES="${CONTIV_LOG_PLUGIN_BODIES:-0}" "$CONTIV_ARTIFACTS/netplugin/netplugin" \
     --host "$h" --vtep-ip "$(lab_host_ip "$h")" --vlan-if eth2 --vxlan-port "$CONTIV_VXLAN_PORT" \
     --cluster-store "$(contiv_store_url)" \
     --socket "$(lab_plugins_dir "$h")/netplugin.sock" --state-dir "$(lab_host_dir "$h")/run" \

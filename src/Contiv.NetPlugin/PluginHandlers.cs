@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Contiv.ControlPlane;
+using Contiv.DockerEngine;
 using Contiv.Model;
 using Contiv.NetPlugin.Protocol;
 
@@ -17,8 +18,12 @@ public sealed class PluginHandlers(
     IHostDatapath datapath,
     DockerNetworkMap networks,
     PluginOptions options,
-    ILogger<PluginHandlers> logger)
+    ILogger<PluginHandlers> logger,
+    IDockerEngine? docker = null)
 {
+    /// <summary>How long calls wait for a hand-made Docker network to be registered in the control plane.</summary>
+    public static readonly TimeSpan AdoptionTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Set by <see cref="CreateEndpointAsync"/> so the agent can fill in container names once Docker knows them.</summary>
     public event Action<string, string>? EndpointJoined;
 
@@ -31,7 +36,19 @@ public sealed class PluginHandlers(
         var dockerId = Required(request.NetworkID, "NetworkID");
         var generic = GenericOptions(request.Options);
         var pool = request.IPv4Data?.FirstOrDefault()?.Pool;
-        var record = await ResolveNetworkAsync(generic, pool, ct);
+        NetworkRecord record;
+        try
+        {
+            record = await ResolveNetworkAsync(generic, pool, ct);
+        }
+        catch (ContivException e) when (e.Kind == ErrorKind.NotFound && pool is not null && docker is not null)
+        {
+            // `docker network create -d netplugin ...` by hand: Docker tells drivers no network name,
+            // so the network is registered in the control plane once Docker has stored it.
+            _ = Task.Run(() => AdoptAsync(dockerId, generic, request.IPv4Data![0]), CancellationToken.None);
+            return EmptyResponse.Instance;
+        }
+
         var binding = new DockerNetworkBinding(record.NetworkId, record.Config.Encap!, record.Tag);
         datapath.EnsureNetwork(binding.Spec);
         await networks.BindAsync(dockerId, binding, ct);
@@ -193,7 +210,21 @@ public sealed class PluginHandlers(
         }
 
         var generic = request.Options ?? [];
-        var record = await ResolveNetworkAsync(generic, request.Pool, ct);
+        NetworkRecord record;
+        try
+        {
+            record = await ResolveNetworkAsync(generic, request.Pool, ct);
+        }
+        catch (ContivException e) when (e.Kind == ErrorKind.NotFound && !generic.ContainsKey("network") && docker is not null)
+        {
+            // A hand-made Docker network that is not a Contiv network yet: its pool is named by tenant
+            // and subnet and resolved once CreateNetwork has registered it (see AdoptAsync).
+            var tenantName = generic.GetValueOrDefault("tenant") is { Length: > 0 } t ? t : Names.DefaultTenant;
+            await control.GetTenantAsync(tenantName, ct);
+            var cidr = Ipv4Subnet.Parse(request.Pool).Cidr;
+            return new RequestPoolResponse { PoolID = PoolId(AdoptedPrefix + tenantName, cidr), Pool = cidr };
+        }
+
         var subnet = Ipv4Subnet.Parse(record.Config.Subnet);
         if (subnet.Cidr != Ipv4Subnet.Parse(request.Pool).Cidr)
         {
@@ -214,6 +245,17 @@ public sealed class PluginHandlers(
         var (networkId, cidr) = ParsePoolId(Required(request.PoolID, "PoolID"));
         var prefix = cidr[(cidr.IndexOf('/', StringComparison.Ordinal) + 1)..];
         var isGateway = request.Options is { } o && o.TryGetValue("RequestAddressType", out var type) && type == "com.docker.network.gateway";
+        if (networkId.StartsWith(AdoptedPrefix, StringComparison.Ordinal))
+        {
+            if (isGateway)
+            {
+                // The network is not registered yet; its gateway is reserved when it is.
+                return new RequestAddressResponse { Address = string.IsNullOrEmpty(request.Address) ? cidr : $"{request.Address}/{prefix}" };
+            }
+
+            networkId = await WaitForAdoptedNetworkAsync(networkId[AdoptedPrefix.Length..], cidr, ct);
+        }
+
         if (isGateway)
         {
             // Docker's gateway request never allocates: the configured gateway was reserved when the
@@ -241,6 +283,17 @@ public sealed class PluginHandlers(
         if (address == cidr.Split('/')[0])
         {
             return EmptyResponse.Instance;
+        }
+
+        if (networkId.StartsWith(AdoptedPrefix, StringComparison.Ordinal))
+        {
+            var adopted = await FindBySubnetAsync(networkId[AdoptedPrefix.Length..], cidr, ct);
+            if (adopted is null)
+            {
+                return EmptyResponse.Instance;
+            }
+
+            networkId = adopted.NetworkId;
         }
 
         if (await control.ReleaseAddressAsync(networkId, address, ct))
@@ -309,9 +362,99 @@ public sealed class PluginHandlers(
             $"no Contiv network of tenant {tenant} matches subnet {pool ?? "(none)"}; create it first with: netctl net create -t {tenant} --subnet {pool ?? "CIDR"} NAME");
     }
 
-    private async Task<DockerNetworkBinding> BindingAsync(string dockerNetworkId, CancellationToken ct) =>
-        await networks.FindAsync(dockerNetworkId, ct)
-        ?? throw ContivException.NotFound($"network {Short(dockerNetworkId)} is not a network this netplugin created; recreate it");
+    /// <summary>Pool ids of hand-made Docker networks not registered yet: <c>tenant/NAME|CIDR</c> (no valid network id has a slash).</summary>
+    public const string AdoptedPrefix = "tenant/";
+
+    private async Task<DockerNetworkBinding> BindingAsync(string dockerNetworkId, CancellationToken ct)
+    {
+        // A hand-made network may still be being registered (AdoptAsync): wait for it, boundedly.
+        var deadline = DateTime.UtcNow + AdoptionTimeout;
+        while (true)
+        {
+            if (await networks.FindAsync(dockerNetworkId, ct) is { } binding)
+            {
+                return binding;
+            }
+
+            if (docker is null || DateTime.UtcNow > deadline)
+            {
+                throw ContivException.NotFound($"network {Short(dockerNetworkId)} is not known to netplugin; create Contiv networks with netctl (or docker network create -d netplugin --ipam-driver netplugin)");
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private async Task<NetworkRecord?> FindBySubnetAsync(string tenant, string cidr, CancellationToken ct) =>
+        (await control.ListNetworksAsync(tenant, ct)).FirstOrDefault(n => Ipv4Subnet.Parse(n.Config.Subnet).Cidr == cidr);
+
+    private async Task<string> WaitForAdoptedNetworkAsync(string tenant, string cidr, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + AdoptionTimeout;
+        while (true)
+        {
+            if (await FindBySubnetAsync(tenant, cidr, ct) is { } record)
+            {
+                return record.NetworkId;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw ContivException.NotFound($"no Contiv network of tenant {tenant} has subnet {cidr}; was the Docker network created with --ipam-driver netplugin?");
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>
+    /// Registers a Docker network made by hand as a Contiv network named like it (<c>net</c> or
+    /// <c>net/tenant</c>), with its subnet, gateway and the encap/pkt-tag options, then binds it.
+    /// Other hosts' agents then create it on their engines like any Contiv network.
+    /// </summary>
+    private async Task AdoptAsync(string dockerId, IReadOnlyDictionary<string, string> opts, IpamData ipv4)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(AdoptionTimeout);
+            DockerNetworkInfo? info = null;
+            while (info is null)
+            {
+                info = await docker!.InspectNetworkAsync(dockerId, cts.Token);
+                if (info is null)
+                {
+                    await Task.Delay(50, cts.Token);
+                }
+            }
+
+            var (tenant, name) = Names.ParseDockerNetworkName(info.Name);
+            if (opts.GetValueOrDefault("tenant") is { Length: > 0 } t)
+            {
+                tenant = t;
+            }
+
+            var subnet = Ipv4Subnet.Parse(ipv4.Pool);
+            var gateway = ipv4.Gateway?.Split('/')[0];
+            var network = new Network
+            {
+                TenantName = tenant,
+                NetworkName = name,
+                Subnet = subnet.Cidr,
+                Gateway = gateway is null || gateway == Ipv4Subnet.FormatAddress(subnet.NetworkAddress) ? null : gateway,
+                Encap = opts.GetValueOrDefault("encap"),
+                PktTag = int.TryParse(opts.GetValueOrDefault("pkt-tag"), NumberStyles.None, CultureInfo.InvariantCulture, out var tag) ? tag : 0,
+            };
+            var record = await control.FindNetworkAsync(tenant, name, cts.Token) ?? await control.CreateNetworkAsync(network, cts.Token);
+            var binding = new DockerNetworkBinding(record.NetworkId, record.Config.Encap!, record.Tag);
+            datapath.EnsureNetwork(binding.Spec);
+            await networks.BindAsync(dockerId, binding, cts.Token);
+            logger.LogInformation("registered hand-made docker network {Name} ({DockerId}) as {Key} ({Encap} {Tag})", info.Name, Short(dockerId), record.Config.Key, binding.Encap, binding.Tag);
+        }
+        catch (Exception e)
+        {
+            logger.LogError("could not register hand-made docker network {DockerId}: {Error}", Short(dockerId), e.Message);
+        }
+    }
 
     /// <summary>Docker's <c>com.docker.network.generic</c> option bag (the <c>-o key=value</c> pairs).</summary>
     private static Dictionary<string, string> GenericOptions(Dictionary<string, JsonElement>? options)

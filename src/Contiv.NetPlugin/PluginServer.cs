@@ -69,7 +69,7 @@ public static class PluginServer
             TRequest? request;
             try
             {
-                request = await ReadAsync(context, requestType, allowEmpty, ct);
+                request = await ReadAsync(context, requestType, allowEmpty, logger, path, ct);
             }
             catch (Exception e) when (e is JsonException or BadHttpRequestException or InvalidDataException or NotSupportedException)
             {
@@ -98,7 +98,10 @@ public static class PluginServer
         });
     }
 
-    private static async Task<TRequest> ReadAsync<TRequest>(HttpContext context, JsonTypeInfo<TRequest> type, bool allowEmpty, CancellationToken ct)
+    /// <summary>Set CONTIV_LOG_PLUGIN_BODIES=1 to log every request body dockerd sends (protocol debugging).</summary>
+    private static readonly bool LogBodies = Environment.GetEnvironmentVariable("CONTIV_LOG_PLUGIN_BODIES") == "1";
+
+    private static async Task<TRequest> ReadAsync<TRequest>(HttpContext context, JsonTypeInfo<TRequest> type, bool allowEmpty, ILogger logger, string path, CancellationToken ct)
         where TRequest : class, new()
     {
         if (context.Request.ContentLength > MaxBodyBytes)
@@ -111,6 +114,11 @@ public static class PluginServer
         if (buffer.Length > MaxBodyBytes)
         {
             throw new InvalidDataException($"body exceeds the {MaxBodyBytes} byte limit");
+        }
+
+        if (LogBodies)
+        {
+            logger.LogInformation("{Call} body: {Body}", path, System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
         }
 
         var isBlank = buffer.Length == 0 || buffer.ToArray().All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t');

@@ -19,7 +19,7 @@ public sealed class ContivLabFixture : IAsyncLifetime
     public Dictionary<string, string> Env => new()
     {
         ["LAB_DIR"] = LabDir,
-        ["LAB_PREFIX"] = "ce",
+        ["LAB_PREFIX"] = Environment.GetEnvironmentVariable("LAB_PREFIX") ?? "ce",
         ["LAB_QUIET"] = "1",
     };
 

@@ -103,4 +103,36 @@ public sealed class NetworkLifecycleTests(ContivLabFixture lab)
         var leftovers = (await lab.ExecAsync("h1", "ip -o link show | grep -c ' cv[hc]' || true")).Stdout.Trim();
         Assert.Equal("0", leftovers);
     }
+
+    [Fact]
+    public async Task Docker_network_created_by_hand_is_registered_and_spans_hosts()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.DockerAsync("h1", "network", "create", "-d", "netplugin", "--ipam-driver", "netplugin", "--subnet", "10.1.9.0/24", "direct-net"))
+            .EnsureSuccess("docker network create -d netplugin");
+        try
+        {
+            var ls = await ContivLabFixture.EventuallyAsync(() => lab.NetCtlAsync("net", "ls"), r => r.Stdout.Contains("direct-net", StringComparison.Ordinal), Converge, "direct-net in netctl net ls");
+            Assert.Matches(@"default\s+direct-net\s+data\s+vxlan\s+0\s+10\.1\.9\.0/24", ls.Stdout);
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h2", "network", "inspect", "direct-net"), r => r.ExitCode == 0, Converge, "direct-net on h2");
+
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "direct-c1", "--net", "direct-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("docker run direct-c1");
+            (await lab.DockerAsync("h2", "run", "-d", "--name", "direct-c2", "--net", "direct-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("docker run direct-c2");
+            var c1 = await lab.DockerInspectAsync("h1", "container", "direct-c1");
+            Assert.Equal("10.1.9.1", c1.GetProperty("NetworkSettings").GetProperty("Networks").GetProperty("direct-net").GetProperty("IPAddress").GetString());
+            var ping = await lab.DockerAsync("h2", "exec", "direct-c2", "ping", "-c", "2", "-W", "2", "10.1.9.1");
+            Assert.True(ping.ExitCode == 0, ping.Output);
+        }
+        finally
+        {
+            await lab.DockerAsync("h1", "rm", "-f", "direct-c1");
+            await lab.DockerAsync("h2", "rm", "-f", "direct-c2");
+            await lab.NetCtlAsync("net", "rm", "direct-net");
+        }
+
+        foreach (var host in new[] { "h1", "h2" })
+        {
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync(host, "network", "inspect", "direct-net"), r => r.ExitCode != 0, Converge, $"direct-net removed on {host}");
+        }
+    }
 }
