@@ -215,7 +215,8 @@ public sealed class RedisKeyValueStore : IKeyValueStore
     }
 
     /// <summary>
-    /// One shared channel subscription serves every subscriber of this store. Waits (bounded by
+    /// One shared channel subscription serves every subscriber of this store; notifications arrive in
+    /// the order Redis published them, one at a time. Waits (bounded by
     /// <see cref="RedisStoreOptions.OperationTimeout"/>) until Redis confirms the subscription, so a
     /// commit made after this returns is notified. When Redis is unreachable this returns anyway; the
     /// subscription is established when Redis comes back, followed by a <see cref="StoreChange.Resync"/>.
