@@ -145,6 +145,65 @@ public sealed class TcBpfVlanUplink : IDisposable
     }
 
     /// <summary>
+    /// Like <see cref="Ensure"/>, for a bridge that lives in another network namespace (netplugin
+    /// keeps each network's bridge in its own namespace): cvu-V stays here beside the uplink, where
+    /// both programs run and bpf_redirect can reach the uplink, and its peer cvv-V is created inside
+    /// <paramref name="bridgeNamespace"/> and enslaved to <paramref name="bridge"/> there.
+    /// <paramref name="bridgeLinks"/> is a netlink socket in that namespace.
+    /// </summary>
+    public void EnsureAcrossNamespaces(NetworkNamespace bridgeNamespace, INetlink bridgeLinks, string bridge, string uplink, int vlanId)
+    {
+        ValidVlanId(vlanId);
+        var uplinkLink = RequireLink(uplink, "ensure vlan uplink", vlanId);
+        var bridgeLink = bridgeLinks.GetLink(bridge)
+            ?? throw new NetlinkException(LinuxErrno.ENODEV, "ensure vlan uplink", bridge);
+        var bridgeSideName = BridgeSideName(vlanId);
+        var uplinkSideName = UplinkSideName(vlanId);
+        var uplinkSide = _links.GetLink(uplinkSideName);
+        var bridgeSide = bridgeLinks.GetLink(bridgeSideName);
+
+        // Both ends exist as veths: trust them to be a pair (each end's peer ifindex is in the
+        // other namespace, so it cannot be compared here). Otherwise start over.
+        if (uplinkSide is not { Kind: "veth" } || bridgeSide is not { Kind: "veth" })
+        {
+            if (uplinkSide is not null)
+            {
+                DeleteLinkIfPresent(uplinkSideName);
+            }
+
+            if (bridgeSide is not null)
+            {
+                try
+                {
+                    bridgeLinks.DeleteLink(bridgeSideName);
+                }
+                catch (NetlinkException e) when (e.Errno == LinuxErrno.ENODEV)
+                {
+                }
+            }
+
+            _links.CreateVethPair(new VethPairOptions(uplinkSideName, bridgeSideName, uplinkLink.Mtu, PeerNamespace: bridgeNamespace));
+            uplinkSide = RequireLink(uplinkSideName, "ensure vlan uplink", vlanId);
+            bridgeSide = bridgeLinks.GetLink(bridgeSideName) ?? throw new NetlinkException(LinuxErrno.ENODEV, "ensure vlan uplink", bridgeSideName);
+        }
+
+        if (bridgeSide.MasterIndex != bridgeLink.Index)
+        {
+            bridgeLinks.SetMaster(bridgeSideName, bridge);
+        }
+
+        bridgeLinks.SetLinkUp(bridgeSideName);
+        _links.SetLinkUp(uplinkSideName);
+        _tc.SetPromiscuous(uplinkLink.Index, on: true);
+        _tc.EnsureClsact(uplinkSide.Index);
+        EnsureFilter(uplinkSide.Index, TagPriority, TagHandle, TagFilterName(vlanId, uplinkLink.Index),
+            () => VlanPrograms.Tagger(vlanId, uplinkLink.Index), $"cv_tag_{vlanId}");
+        _tc.EnsureClsact(uplinkLink.Index);
+        EnsureFilter(uplinkLink.Index, UntagPriority(vlanId), (uint)vlanId, UntagFilterName(vlanId, uplinkSide.Index),
+            () => VlanPrograms.Untagger(vlanId, uplinkSide.Index), $"cv_untag_{vlanId}");
+    }
+
+    /// <summary>
     /// Undoes <see cref="Ensure"/> for one VLAN: deletes its untagger from the uplink (and the
     /// uplink's clsact qdisc once no filter at all is left on it) and the veth pair, whose clsact
     /// and tagger go with it. Other VLANs keep working. Missing pieces, including a missing

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.NetworkInformation;
 using Contiv.Datapath;
+using Contiv.Datapath.TcBpf;
 using Contiv.Model;
 
 namespace Contiv.NetPlugin;
@@ -66,6 +67,12 @@ public sealed class LinuxBridgeDatapath(INetlink host, PluginOptions options, IL
                 {
                     TryDelete(inside, link.Name);
                 }
+            }
+
+            if (network.Encap == "vlan" && !string.IsNullOrEmpty(options.VlanInterface) && !host.SupportsVlanDevices() && TcBpfVlanUplink.IsSupported())
+            {
+                using var vlan = new TcBpfVlanUplink(host);
+                vlan.Remove(options.VlanInterface, network.Tag);
             }
 
             if (_inside.TryRemove(path, out var netlink))
@@ -260,20 +267,30 @@ public sealed class LinuxBridgeDatapath(INetlink host, PluginOptions options, IL
         }
 
         var name = DatapathNames.Vlan(network.Tag);
-        if (Inside(network).GetLink(name) is not null)
+        var inside = Inside(network);
+        if (host.SupportsVlanDevices())
         {
+            // Full kernels: an 802.1Q sub-interface of the uplink, moved next to the bridge.
+            if (inside.GetLink(name) is null)
+            {
+                host.CreateVlan(name, options.VlanInterface, network.Tag);
+                host.MoveToNamespace(name, ns);
+            }
+
             return name;
         }
 
-        if (!host.SupportsVlanDevices())
+        // Kernels without 802.1Q devices: tag and untag in tc eBPF on the uplink.
+        if (!TcBpfVlanUplink.IsSupported(out var why))
         {
             throw new ContivException(ErrorKind.Unavailable,
-                $"vlan network {network.NetworkId} needs 802.1Q support: this kernel has no VLAN devices (load the 8021q module)");
+                $"vlan network {network.NetworkId} cannot be built: this kernel has no 802.1Q devices and cannot load tc eBPF programs ({why})");
         }
 
-        host.CreateVlan(name, options.VlanInterface, network.Tag);
-        host.MoveToNamespace(name, ns);
-        return name;
+        using var vlan = new TcBpfVlanUplink(host);
+        vlan.EnsureAcrossNamespaces(ns, inside, DatapathNames.Bridge(network), options.VlanInterface, network.Tag);
+        logger.LogInformation("vlan {Vlan} of {Uplink} attached to {Bridge} through tc eBPF", network.Tag, options.VlanInterface, DatapathNames.Bridge(network));
+        return null;
     }
 
     private static void TryDelete(INetlink netlink, string name)
