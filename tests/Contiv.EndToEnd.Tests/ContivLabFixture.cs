@@ -7,19 +7,35 @@ namespace Contiv.EndToEnd.Tests;
 /// dockerd, Redis and netmaster on h1, netplugin on every host (scripts/lib/contiv.sh). Shared by
 /// the tests of one collection and torn down at the end, also after failures.
 /// </summary>
-public sealed class ContivLabFixture : IAsyncLifetime
+public class ContivLabFixture : IAsyncLifetime
 {
-    public const int Hosts = 3;
+    private readonly string _prefix;
+    private readonly int _hosts;
+    private readonly int _vxlanPort;
+
+    public ContivLabFixture()
+        : this(Environment.GetEnvironmentVariable("LAB_PREFIX") ?? "ce", Environment.GetEnvironmentVariable("LAB_DIR") ?? "/tmp/contiv-e2e-lab", hosts: 3, vxlanPort: 4789)
+    {
+    }
+
+    protected ContivLabFixture(string prefix, string labDir, int hosts, int vxlanPort)
+    {
+        _prefix = prefix;
+        LabDir = labDir;
+        _hosts = hosts;
+        _vxlanPort = vxlanPort;
+    }
 
     /// <summary>Why the lab cannot run here, or null when it can.</summary>
     public string? SkipReason { get; private set; }
 
-    public string LabDir { get; } = Environment.GetEnvironmentVariable("LAB_DIR") ?? "/tmp/contiv-e2e-lab";
+    public string LabDir { get; }
 
     public Dictionary<string, string> Env => new()
     {
         ["LAB_DIR"] = LabDir,
-        ["LAB_PREFIX"] = Environment.GetEnvironmentVariable("LAB_PREFIX") ?? "ce",
+        ["LAB_PREFIX"] = _prefix,
+        ["CONTIV_VXLAN_PORT"] = _vxlanPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["LAB_QUIET"] = "1",
     };
 
@@ -38,7 +54,7 @@ public sealed class ContivLabFixture : IAsyncLifetime
         }
 
         await Shell.ContivAsync("contiv_down >/dev/null 2>&1 || true", env: Env);
-        var up = await Shell.ContivAsync($"contiv_up {Hosts}", TimeSpan.FromMinutes(4), Env);
+        var up = await Shell.ContivAsync($"contiv_up {_hosts}", TimeSpan.FromMinutes(4), Env);
         if (up.ExitCode != 0)
         {
             var logs = await Shell.ContivAsync("tail -n 30 \"$LAB_DIR\"/h*/*.log 2>/dev/null || true", env: Env);
@@ -47,8 +63,9 @@ public sealed class ContivLabFixture : IAsyncLifetime
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         if (SkipReason is null)
         {
             await Shell.ContivAsync("contiv_down", TimeSpan.FromMinutes(2), Env);
