@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # ContivDocker demo: replays the Contiv "Container Networking Tutorial (Legacy Swarm)" on a lab of
 # namespace hosts on this machine. h1 plays legacy-swarm-master (Redis, netmaster, netplugin),
-# h2 plays legacy-swarm-worker0 (netplugin). Every command is printed with the host it runs on,
+# h2 plays legacy-swarm-worker0 (netplugin). Chapters 2-5: multi-host networks, tenants, external
+# connectivity (NAT, published ports, a VLAN network tagged on the wire), Docker overlay alongside. Every command is printed with the host it runs on,
 # then its real output. Everything is torn down at the end (DEMO_KEEP=1 keeps the lab running).
 #   usage: sudo scripts/demo.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export LAB_DIR="${LAB_DIR:-/tmp/contiv-demo}" LAB_PREFIX="${LAB_PREFIX:-demo}" LAB_QUIET=1
+# Docker's own overlay (chapter 5) keeps 4789; Contiv's VXLAN uses another port so both run at once.
+export CONTIV_VXLAN_PORT="${CONTIV_VXLAN_PORT:-8472}"
 
 scripts/install-deps.sh
 if [ ! -x artifacts/netplugin/netplugin ] || [ -n "${DEMO_REBUILD:-}" ]; then scripts/build.sh; fi
@@ -65,5 +68,41 @@ on h2 docker exec contiv-blue-c3 ping -c 3 contiv-blue-c2
 bold "See the containers connected to the network"
 sleep 1
 on h1 netctl net inspect contiv-net
+
+chapter "Chapter 4: Connecting containers to external networks"
+bold "4.1 External connectivity using host NATing (docker_gwbridge); the lab's 'outside world' is 192.168.2.200"
+lab_add_outside_ns >/dev/null
+on h1 docker exec contiv-c1 ifconfig -a
+on h1 docker exec contiv-c1 ping -c 3 192.168.2.200
+on h1 busybox nc -w 1 localhost 9099 || true
+on h1 docker run -itd -p 9099:9099 --name=contiv-exposed --net=contiv-net contiv/busybox sh -c 'while true; do echo hello from contiv-exposed | nc -l -p 9099; done'
+sleep 1
+on h1 busybox nc -w 1 localhost 9099
+on h1 iptables -t nat -L -n
+
+bold "4.2 Natively connecting to external networks: a VLAN network (uplink eth2, VLAN 112)"
+on h1 netctl net create -p 112 -e vlan -s 10.1.3.0/24 contiv-vlan
+on h1 netctl net ls
+contiv_wait_docker_network h1 contiv-vlan && contiv_wait_docker_network h2 contiv-vlan
+on h1 docker run -itd --name=contiv-vlan-c1 --net=contiv-vlan contiv/busybox /bin/sh
+on h2 docker run -itd --name=contiv-vlan-c2 --net=contiv-vlan contiv/busybox /bin/sh
+printf '\n\033[32m[h1]$\033[0m tcpdump -e -i eth2 icmp   (while h2 pings)\n'
+lab_exec h1 timeout 8 tcpdump -e -nn -i eth2 -c 3 icmp 2>/dev/null &
+capture=$!
+sleep 1
+on h2 docker exec contiv-vlan-c2 ping -c 3 contiv-vlan-c1
+wait "$capture" || true
+
+chapter "Chapter 5: Docker overlay multi-host networking, next to Contiv (netplugin keeps running)"
+bold "Contiv's VXLAN port is configurable (this lab: $CONTIV_VXLAN_PORT); Docker's overlay uses 4789"
+on h1 docker swarm init --advertise-addr "$(lab_host_ip h1)"
+on h2 docker swarm join --token "$(lab_docker h1 swarm join-token -q worker)" "$(lab_host_ip h1):2377"
+on h1 docker network create -d=overlay --attachable --subnet=30.1.1.0/24 overlay-net
+on h1 docker network inspect overlay-net
+on h1 docker run -itd --name=overlay-c1 --net=overlay-net contiv/busybox /bin/sh
+on h2 docker run -itd --name=overlay-c2 --net=overlay-net contiv/busybox /bin/sh
+on h1 docker inspect --format='{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' overlay-c1
+on h2 docker exec overlay-c2 ping -c 3 overlay-c1
+on h2 docker exec contiv-c2 ping -c 3 contiv-c1
 
 bold "Demo finished: every command above ran for real on this machine."
