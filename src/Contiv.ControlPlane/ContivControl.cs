@@ -344,6 +344,31 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
         }, ct);
     }
 
+    /// <summary>
+    /// Makes sure <paramref name="address"/> is taken in the network's IPAM: takes it when free
+    /// (an address Docker got elsewhere) and does nothing when already taken (the usual case: our
+    /// RequestAddress took it). Returns true when it had to take it.
+    /// </summary>
+    public Task<bool> ReserveAddressAsync(string networkId, string address, CancellationToken ct = default)
+    {
+        var ipamKey = StateKeys.Ipam(networkId);
+        return StoreTransaction.RunAsync(store, [ipamKey], snapshot =>
+        {
+            var ipam = snapshot[ipamKey] is { } text ? Read(text, StateJson.Default.IpamRecord) : throw NetworkIdNotFound(networkId);
+            var subnet = Ipv4Subnet.Parse(ipam.Subnet);
+            var index = subnet.ParseHostIndex(address, "endpoint address");
+            var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
+            if (bitmap.IsTaken(index))
+            {
+                return new TransactionPlan<bool>([], false);
+            }
+
+            bitmap.Take(index);
+            ipam.Bitmap = bitmap.Serialize();
+            return new TransactionPlan<bool>([Write(ipamKey, ipam, StateJson.Default.IpamRecord)], true);
+        }, ct);
+    }
+
     /// <summary>Frees an address. Unknown networks and free addresses are not errors: release is idempotent.</summary>
     public Task<bool> ReleaseAddressAsync(string networkId, string address, CancellationToken ct = default)
     {

@@ -40,7 +40,27 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<str
     public async Task<int> RunAsync(string[] args, CancellationToken ct = default)
     {
         var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line, like every other netctl error, naming what the command expects.
+            var command = parse.CommandResult.Command;
+            var usage = string.Join(' ', new[] { "netctl" }.Concat(CommandPath(parse.CommandResult)).Concat(command.Arguments.Select(a => a.Name)));
+            await error.WriteLineAsync($"Error: {parse.Errors[0].Message} (usage: {usage} [options]; see --help)");
+            return 1;
+        }
+
         return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, ct);
+    }
+
+    private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (var r = result; r?.Parent is System.CommandLine.Parsing.CommandResult parent; r = parent)
+        {
+            names.Push(r.Command.Name);
+        }
+
+        return names;
     }
 
     // ---- version ---------------------------------------------------------------------------------

@@ -15,16 +15,17 @@ public static class NetMasterApi
 
         api.MapGet("/tenants/", async (ContivControl control, CancellationToken ct) => Results.Ok(await control.ListTenantsAsync(ct)));
         api.MapGet("/tenants/{tenant}/", async (string tenant, ContivControl control, CancellationToken ct) =>
-            Results.Ok(await control.GetTenantAsync(tenant, ct)));
+            Results.Ok(await control.GetTenantAsync(Decode(tenant), ct)));
         api.MapPost("/tenants/{tenant}/", async (string tenant, Tenant body, ContivControl control, CancellationToken ct) =>
         {
+            tenant = Decode(tenant);
             body.TenantName = string.IsNullOrEmpty(body.TenantName) ? tenant : body.TenantName;
             EnsureSameName(tenant, body.TenantName, "tenant");
             return Results.Ok(await control.CreateTenantAsync(body, ct));
         });
         api.MapDelete("/tenants/{tenant}/", async (string tenant, ContivControl control, CancellationToken ct) =>
         {
-            await control.DeleteTenantAsync(tenant, ct);
+            await control.DeleteTenantAsync(Decode(tenant), ct);
             return Results.Ok();
         });
 
@@ -32,21 +33,21 @@ public static class NetMasterApi
             Results.Ok((await control.ListNetworksAsync(tenant, ct)).Select(n => n.Config).ToList()));
         api.MapGet("/networks/{key}/", async (string key, ContivControl control, CancellationToken ct) =>
         {
-            var (tenant, name) = Names.ParseNetworkKey(key);
+            var (tenant, name) = Names.ParseNetworkKey(Decode(key));
             return Results.Ok((await control.GetNetworkAsync(tenant, name, ct)).Config);
         });
         api.MapPost("/networks/{key}/", async (string key, Network body, ContivControl control, CancellationToken ct) =>
         {
-            var (tenant, name) = Names.ParseNetworkKey(key);
+            var (tenant, name) = Names.ParseNetworkKey(Decode(key));
             body.TenantName = string.IsNullOrEmpty(body.TenantName) ? tenant : body.TenantName;
             body.NetworkName = string.IsNullOrEmpty(body.NetworkName) ? name : body.NetworkName;
-            EnsureSameName(key, Names.NetworkKey(body.TenantName, body.NetworkName), "network");
+            EnsureSameName(Decode(key), Names.NetworkKey(body.TenantName, body.NetworkName), "network");
             return Results.Ok((await control.CreateNetworkAsync(body, ct)).Config);
         });
         api.MapPut("/networks/{key}/", RejectNetworkUpdate);
         api.MapDelete("/networks/{key}/", async (string key, ContivControl control, CancellationToken ct) =>
         {
-            var (tenant, name) = Names.ParseNetworkKey(key);
+            var (tenant, name) = Names.ParseNetworkKey(Decode(key));
             await control.DeleteNetworkAsync(tenant, name, ct);
             return Results.Ok();
         });
@@ -60,15 +61,15 @@ public static class NetMasterApi
 
         api.MapGet("/inspect/networks/{key}/", async (string key, ContivControl control, CancellationToken ct) =>
         {
-            var (tenant, name) = Names.ParseNetworkKey(key);
+            var (tenant, name) = Names.ParseNetworkKey(Decode(key));
             return Results.Ok(await control.InspectNetworkAsync(tenant, name, ct));
         });
         api.MapGet("/inspect/tenants/{tenant}/", async (string tenant, ContivControl control, CancellationToken ct) =>
-            Results.Ok(await control.InspectTenantAsync(tenant, ct)));
+            Results.Ok(await control.InspectTenantAsync(Decode(tenant), ct)));
         api.MapGet("/inspect/globals/global/", async (ContivControl control, CancellationToken ct) =>
             Results.Ok(await control.InspectGlobalAsync(ct)));
         api.MapGet("/inspect/endpoints/{endpointId}/", async (string endpointId, ContivControl control, CancellationToken ct) =>
-            Results.Ok(new EndpointInspect { Oper = await control.FindEndpointAsync(endpointId, ct) }));
+            Results.Ok(new EndpointInspect { Oper = await control.FindEndpointAsync(Decode(endpointId), ct) }));
 
         app.MapGet("/version", () => Results.Ok(BuildInfo.Current));
         app.MapGet("/health", async (ContivControl control, CancellationToken ct) =>
@@ -77,6 +78,9 @@ public static class NetMasterApi
             return Results.Text("ok");
         });
     }
+
+    /// <summary>Route values keep %2F and friends encoded; names are reported as the user typed them.</summary>
+    private static string Decode(string routeValue) => Uri.UnescapeDataString(routeValue);
 
     /// <summary>Contiv networks are immutable once created (their tag and addresses are in use).</summary>
     private static IResult RejectNetworkUpdate(string key) =>

@@ -20,6 +20,10 @@ public static class NetMasterHost
         });
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContivJson.Default));
 
+        // Malformed bodies raise BadHttpRequestException (mapped to a JSON error below) instead of
+        // an empty 400, outside Development too.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
         var store = KeyValueStoreFactory.Create(options.ClusterStore);
         var control = new ContivControl(store);
         builder.Services.AddSingleton(store);
@@ -27,6 +31,21 @@ public static class NetMasterHost
 
         var app = builder.Build();
         app.UseExceptionHandler(errors => errors.Run(WriteErrorAsync));
+
+        // Error statuses the framework produces without an exception (415, 404 on unknown paths,
+        // 405) also get the one-line JSON body netctl prints.
+        app.UseStatusCodePages(async context =>
+        {
+            var response = context.HttpContext.Response;
+            var message = response.StatusCode switch
+            {
+                StatusCodes.Status415UnsupportedMediaType => "unsupported content type: send application/json",
+                StatusCodes.Status404NotFound => $"no such API path: {context.HttpContext.Request.Path}",
+                StatusCodes.Status405MethodNotAllowed => $"method {context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}",
+                _ => $"request failed with status {response.StatusCode}",
+            };
+            await response.WriteAsJsonAsync(new ApiError(message), ContivJson.Default.ApiError);
+        });
         NetMasterApi.Map(app);
 
         await control.InitializeAsync(options.FwdMode, ct);
@@ -58,7 +77,8 @@ public static class NetMasterHost
             ContivException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
             StoreUnavailableException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
             StoreConflictException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
-            BadHttpRequestException e => (StatusCodes.Status400BadRequest, "invalid request body: " + (e.InnerException?.Message ?? e.Message)),
+            BadHttpRequestException e => (e.StatusCode == StatusCodes.Status415UnsupportedMediaType ? e.StatusCode : StatusCodes.Status400BadRequest,
+                "invalid request body: " + (e.InnerException?.Message ?? e.Message)),
             _ => (StatusCodes.Status500InternalServerError, "internal error: " + error?.Message),
         };
 

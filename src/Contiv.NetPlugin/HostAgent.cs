@@ -108,7 +108,13 @@ public sealed class HostAgent(
         }, ct);
 
         var contivNetworks = await control.ListNetworksAsync(null, ct);
-        await SyncDockerNetworksAsync(contivNetworks, ct);
+
+        // In global scope (swarm mode) Docker networks are swarm-scoped, created once on a manager and
+        // instantiated by every node on demand: creating local ones of the same name would clash.
+        if (!options.IsGlobalScope)
+        {
+            await SyncDockerNetworksAsync(contivNetworks, ct);
+        }
 
         var endpoints = await control.ListEndpointsAsync(null, ct);
         var unsettled = await FillContainerNamesAsync(endpoints, ct);
@@ -159,9 +165,14 @@ public sealed class HostAgent(
             }
         }
 
-        // Docker networks of ours whose Contiv network is gone: remove them (Docker refuses while
-        // containers are attached, and netmaster refuses to delete such networks anyway).
-        foreach (var stale in dockerNetworks.Where(n => n.Driver == options.DriverName && !wanted.ContainsKey(n.Name)))
+        // Docker networks bound to a Contiv network that is gone: remove them (Docker refuses while
+        // containers are attached, and netmaster refuses to delete such networks anyway). Unbound
+        // ones are left alone: a hand-made network is unbound until it has been registered.
+        var bindings = await networks.ListAsync(ct);
+        var live = contivNetworks.Select(n => n.NetworkId).ToHashSet(StringComparer.Ordinal);
+        var staleNetworks = dockerNetworks.Where(n => n.Driver == options.DriverName && !wanted.ContainsKey(n.Name)
+            && bindings.TryGetValue(n.Id, out var binding) && !live.Contains(binding.NetworkId));
+        foreach (var stale in staleNetworks)
         {
             try
             {

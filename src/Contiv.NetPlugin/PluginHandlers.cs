@@ -29,13 +29,22 @@ public sealed class PluginHandlers(
 
     // ---- NetworkDriver -------------------------------------------------------------------------
 
-    public CapabilitiesResponse GetCapabilities() => new() { Scope = "local", ConnectivityScope = "global" };
+    /// <summary>Scope "local" unless started with <c>--scope global</c> (managed plugin in swarm mode).</summary>
+    public CapabilitiesResponse GetCapabilities() => new() { Scope = options.Scope, ConnectivityScope = "global" };
 
     public async Task<EmptyResponse> CreateNetworkAsync(CreateNetworkRequest request, CancellationToken ct)
     {
         var dockerId = Required(request.NetworkID, "NetworkID");
         var generic = GenericOptions(request.Options);
         var pool = request.IPv4Data?.FirstOrDefault()?.Pool;
+        var addressSpace = request.IPv4Data?.FirstOrDefault()?.AddressSpace;
+        var ours = GetDefaultAddressSpaces();
+        if (!string.IsNullOrEmpty(addressSpace) && addressSpace != ours.LocalDefaultAddressSpace && addressSpace != ours.GlobalDefaultAddressSpace)
+        {
+            // Another IPAM would hand out addresses the shared allocator knows nothing about.
+            throw ContivException.Invalid($"netplugin networks need the netplugin IPAM (address space {addressSpace} is another driver's): add --ipam-driver netplugin");
+        }
+
         NetworkRecord record;
         try
         {
@@ -95,6 +104,20 @@ public sealed class PluginHandlers(
         }
 
         var record = await control.GetNetworkAsync(Names.ParseNetworkId(binding.NetworkId).Tenant, Names.ParseNetworkId(binding.NetworkId).Network, ct);
+
+        // Two endpoints must never share an address: refuse one held by another endpoint, and take
+        // it in the IPAM if Docker got it elsewhere (so RequestAddress never hands it out again).
+        var holder = (await control.ListEndpointsAsync(binding.NetworkId, ct)).FirstOrDefault(e => e.IpAddress[0] == ip && e.EndpointId != endpointId);
+        if (holder is not null)
+        {
+            throw ContivException.Conflict($"address {ip} is already used by endpoint {Short(holder.EndpointId)} ({holder.ContainerName ?? "unknown container"}) on network {binding.NetworkId}");
+        }
+
+        if (await control.ReserveAddressAsync(binding.NetworkId, ip, ct))
+        {
+            logger.LogWarning("endpoint {EndpointId} brought address {Ip} not handed out by the netplugin IPAM; reserved it", Short(endpointId), ip);
+        }
+
         var mac = MacAddress.FromIPv4(ipValue);
         var mtu = NetworkRules.EndpointMtu(binding.Encap, options.UnderlayMtu);
         datapath.EnsureNetwork(binding.Spec);
@@ -254,6 +277,17 @@ public sealed class PluginHandlers(
             }
 
             networkId = await WaitForAdoptedNetworkAsync(networkId[AdoptedPrefix.Length..], cidr, ct);
+        }
+        else if (!isGateway)
+        {
+            // A pool id names a network and the subnet Docker knows it by; if the network was
+            // re-created with another subnet, addresses from it would be outside Docker's pool.
+            var (poolTenant, poolNetwork) = Names.ParseNetworkId(networkId);
+            var current = Ipv4Subnet.Parse((await control.GetNetworkAsync(poolTenant, poolNetwork, ct)).Config.Subnet).Cidr;
+            if (current != cidr)
+            {
+                throw ContivException.Invalid($"pool {request.PoolID} is for subnet {cidr}, but network {networkId} now has subnet {current}; remove and re-create the Docker network");
+            }
         }
 
         if (isGateway)

@@ -31,6 +31,20 @@ public sealed record PluginOptions
     /// <summary>Where the container DNS responder listens (null: disabled). Defaults to the VTEP address, port 53.</summary>
     public System.Net.IPEndPoint? DnsListen { get; init; }
 
+    /// <summary>
+    /// The scope netplugin reports to Docker: "local" (default: legacy v1 plugin, each agent creates
+    /// the Docker networks on its own engine) or "global" (managed v2 plugin in swarm mode: swarm-scoped
+    /// networks are created once on a manager, so the agent creates no local Docker networks).
+    /// </summary>
+    public string Scope { get; init; } = LocalScope;
+
+    public const string LocalScope = "local";
+
+    public const string GlobalScope = "global";
+
+    /// <summary>True in swarm mode (<see cref="Scope"/> "global").</summary>
+    public bool IsGlobalScope => Scope == GlobalScope;
+
     /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

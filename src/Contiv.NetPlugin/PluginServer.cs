@@ -48,7 +48,8 @@ public static class PluginServer
         Post(app, "/IpamDriver.ReleaseAddress", j.ReleaseAddressRequest, j.EmptyResponse, h.ReleaseAddressAsync);
 
         // Anything else is a call we do not implement; say so in the protocol's error shape.
-        app.MapFallback(async context =>
+        // "{*path}": the default fallback pattern skips paths with a dot, and every plugin call has one.
+        app.MapFallback("{*path}", async context =>
             await WriteAsync(context, StatusCodes.Status404NotFound, new ErrorResponse($"unknown plugin call {context.Request.Path}"), j.ErrorResponse));
     }
 

@@ -13,12 +13,21 @@ var dockerEndpoint = Flag("--docker-endpoint", "-docker-endpoint", "DOCKER_HOST"
 var vxlanPort = Flag("--vxlan-port", "-vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT", "VXLAN UDP port (default 4789)");
 var stateDir = Flag("--state-dir", "-state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "host-local runtime state (default /var/run/contiv)");
 var dnsListen = Flag("--dns-listen", "-dns-listen", "CONTIV_NETPLUGIN_DNS_LISTEN", "container DNS responder address:port, or 'off' (default: VTEP address, port 53)");
+var scope = Flag("--scope", "-scope", "CONTIV_NETPLUGIN_SCOPE", "driver scope reported to Docker: local (default; v1 plugin, the agent creates Docker networks on this engine) or global (managed plugin in swarm mode)");
 var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
-    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen,
+    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen, scope,
 };
+scope.Validators.Add(result =>
+{
+    var value = result.GetValueOrDefault<string?>();
+    if (value is not null and not PluginOptions.LocalScope and not PluginOptions.GlobalScope)
+    {
+        result.AddError($"--scope must be {PluginOptions.LocalScope} or {PluginOptions.GlobalScope} (got \"{value}\")");
+    }
+});
 root.SetAction(async (parse, ct) =>
 {
     var defaults = new PluginOptions();
@@ -34,6 +43,7 @@ root.SetAction(async (parse, ct) =>
         UnderlayMtu = int.TryParse(parse.GetValue(mtu), out var m) ? m : defaults.UnderlayMtu,
         StateDir = parse.GetValue(stateDir) ?? defaults.StateDir,
         DnsListen = ParseDnsListen(parse.GetValue(dnsListen), parse.GetValue(vtepIp)),
+        Scope = parse.GetValue(scope) ?? defaults.Scope,
     };
     await using var app = await NetPluginHost.BuildAsync(options, ct);
     await app.RunAsync();
