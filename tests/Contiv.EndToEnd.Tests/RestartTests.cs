@@ -1,0 +1,66 @@
+namespace Contiv.EndToEnd.Tests;
+
+/// <summary>
+/// netplugin is not in the data path: killing it (kill -9, as a crash) leaves running containers
+/// connected, and a restarted agent reconciles without breaking them and serves new containers.
+/// </summary>
+[Collection(nameof(SharedLab))]
+public sealed class RestartTests(ContivLabFixture lab)
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(30);
+
+    private Task<CommandResult> PingAsync(string host, string from, string to) =>
+        lab.DockerAsync(host, "exec", from, "ping", "-c", "3", "-W", "2", to);
+
+    [Fact]
+    public async Task Killing_and_restarting_netplugin_keeps_traffic_and_converges()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.NetCtlAsync("net", "create", "--subnet=10.1.8.0/24", "rs-net")).EnsureSuccess("netctl net create");
+        try
+        {
+            foreach (var host in new[] { "h1", "h2" })
+            {
+                await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync(host, "network", "inspect", "rs-net"), r => r.ExitCode == 0, Converge, $"rs-net on {host}");
+            }
+
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "rs-c1", "--net", "rs-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run rs-c1");
+            (await lab.DockerAsync("h2", "run", "-d", "--name", "rs-c2", "--net", "rs-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run rs-c2");
+            Assert.Equal(0, (await PingAsync("h2", "rs-c2", "10.1.8.1")).ExitCode);
+            var fdbBefore = await FdbAsync("h2");
+
+            // Crash both agents.
+            (await lab.BashAsync("for h in h1 h2; do kill -9 \"$(lab_daemon_pid $h netplugin)\"; done; sleep 0.5")).EnsureSuccess("kill -9 netplugin");
+            var during = await PingAsync("h2", "rs-c2", "10.1.8.1");
+            Assert.True(during.ExitCode == 0, "traffic must not depend on netplugin: " + during.Output);
+
+            // Restart: the same state, and new containers work (by name across hosts too).
+            (await lab.BashAsync("for h in h1 h2; do lab_stop_daemon $h netplugin >/dev/null 2>&1 || true; contiv_start_netplugin $h; done")).EnsureSuccess("restart netplugin");
+            Assert.Equal(0, (await PingAsync("h2", "rs-c2", "10.1.8.1")).ExitCode);
+            await ContivLabFixture.EventuallyAsync(() => FdbAsync("h2"), f => f == fdbBefore, Converge, "h2's forwarding entries converge to the same set");
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "rs-c3", "--net", "rs-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run rs-c3 after restart");
+            var byName = await ContivLabFixture.EventuallyAsync(() => PingAsync("h2", "rs-c2", "rs-c3"), r => r.ExitCode == 0, Converge, "rs-c2 pings rs-c3 by name");
+            Assert.Contains("(10.1.8.3)", byName.Stdout, StringComparison.Ordinal);
+
+            // Allocations equal live endpoints: three containers, three addresses.
+            var inspect = (await lab.NetCtlAsync("net", "inspect", "rs-net")).Stdout;
+            Assert.Contains("\"allocatedIPAddresses\": \"10.1.8.1-10.1.8.3\"", inspect, StringComparison.Ordinal);
+            Assert.Contains("\"numEndpoints\": 3", inspect, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await lab.BashAsync("for h in h1 h2; do lab_daemon_pid $h netplugin >/dev/null 2>&1 || contiv_start_netplugin $h; done");
+            await lab.DockerAsync("h1", "rm", "-f", "rs-c1", "rs-c3");
+            await lab.DockerAsync("h2", "rm", "-f", "rs-c2");
+            await lab.NetCtlAsync("net", "rm", "rs-net");
+        }
+    }
+
+    /// <summary>The FDB and ARP entries netplugin programs on a host for rs-net, sorted.</summary>
+    private async Task<string> FdbAsync(string host)
+    {
+        var vni = System.Text.Json.JsonDocument.Parse((await lab.NetCtlAsync("net", "inspect", "rs-net")).Stdout).RootElement.GetProperty("Oper").GetProperty("externalPktTag").GetInt32();
+        var r = await lab.BashAsync($"lab_exec {host} nsenter --net=\"$(lab_host_dir {host})/run/netns/cvbr-x{vni}\" sh -c 'bridge fdb show dev cvx-{vni} | grep self; ip neigh show dev cvx-{vni}' | sort");
+        return r.Stdout;
+    }
+}
