@@ -53,6 +53,7 @@ public sealed class HostAgent(
         using var subscription = control.Store.Subscribe(string.Empty, change =>
         {
             if (change.IsResync || change.Key.StartsWith(StateKeys.NetworksPrefix, StringComparison.Ordinal)
+                || change.Key == StateKeys.Global
                 || change.Key.StartsWith(StateKeys.EndpointsPrefix, StringComparison.Ordinal)
                 || change.Key.StartsWith(StateKeys.HostsPrefix, StringComparison.Ordinal))
             {
@@ -119,6 +120,7 @@ public sealed class HostAgent(
         var endpoints = await control.ListEndpointsAsync(null, ct);
         var unsettled = await FillContainerNamesAsync(endpoints, ct);
         await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
+        await SyncRoutersAsync(contivNetworks, ct);
         return unsettled;
     }
 
@@ -219,6 +221,22 @@ public sealed class HostAgent(
         }
 
         return unnamed.Count > 0;
+    }
+
+    /// <summary>
+    /// In fwd-mode routing, every network with a gateway is routed by its tenant's router on each
+    /// host; in bridge mode there are no routers (the gateway, if any, is an external router).
+    /// </summary>
+    private async Task SyncRoutersAsync(IReadOnlyList<NetworkRecord> contivNetworks, CancellationToken ct)
+    {
+        var routing = (await control.GetGlobalAsync(ct)).FwdMode == "routing";
+        var local = (await networks.ListAsync(ct)).Values.Select(b => b.NetworkId).ToHashSet(StringComparer.Ordinal);
+        var routed = routing
+            ? contivNetworks.Where(n => n.Config.Gateway is not null && local.Contains(n.NetworkId))
+                .Select(n => new RoutedNetwork(n.Config.TenantName, new NetworkDatapathSpec(n.NetworkId, n.Config.Encap!, n.Tag), n.Config.Gateway!, Ipv4Subnet.Parse(n.Config.Subnet).PrefixLength))
+                .ToList()
+            : [];
+        datapath.SyncTenantRouters(routed);
     }
 
     private async Task SyncRemoteEntriesAsync(IReadOnlyList<NetworkRecord> contivNetworks, IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)

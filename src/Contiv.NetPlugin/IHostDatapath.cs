@@ -6,6 +6,11 @@ namespace Contiv.NetPlugin;
 /// <param name="Tag">VNI or VLAN id; unique per encapsulation, so it names the kernel objects.</param>
 public sealed record NetworkDatapathSpec(string NetworkId, string Encap, int Tag);
 
+/// <summary>A network routed by its tenant's gateway on every host (fwd-mode routing).</summary>
+/// <param name="Tenant">Routers are per tenant: never a route between tenants.</param>
+/// <param name="Gateway">The network's gateway address, served by the tenant router on every host.</param>
+public sealed record RoutedNetwork(string Tenant, NetworkDatapathSpec Network, string Gateway, int PrefixLength);
+
 /// <summary>An endpoint on another host that local containers must reach.</summary>
 public sealed record RemoteEndpoint(string IpAddress, string MacAddress, string VtepIp);
 
@@ -38,6 +43,15 @@ public interface IHostDatapath
 
     /// <summary>The networks (by spec) whose kernel objects exist on this host, for reconciliation after a restart.</summary>
     IReadOnlyCollection<NetworkDatapathSpec> ListNetworks();
+
+    /// <summary>
+    /// Makes this host's tenant routers exactly match <paramref name="networks"/>: one router per
+    /// tenant, with an interface holding the gateway address in each of the tenant's routed networks.
+    /// An empty set removes every router (bridge mode).
+    /// </summary>
+    void SyncTenantRouters(IReadOnlyCollection<RoutedNetwork> networks)
+    {
+    }
 }
 
 /// <summary>Kernel object names derived from tags and endpoint ids, within IFNAMSIZ (15 characters).</summary>
