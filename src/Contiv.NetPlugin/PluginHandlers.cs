@@ -24,6 +24,8 @@ public sealed class PluginHandlers(
     /// <summary>How long calls wait for a hand-made Docker network to be registered in the control plane.</summary>
     public static readonly TimeSpan AdoptionTimeout = TimeSpan.FromSeconds(10);
 
+    private readonly SwarmAddressEchoes _echoes = new(control.Store, options.HostName);
+
     /// <summary>Set by <see cref="CreateEndpointAsync"/> so the agent can fill in container names once Docker knows them.</summary>
     public event Action<string, string>? EndpointJoined;
 
@@ -305,7 +307,20 @@ public sealed class PluginHandlers(
             return new RequestAddressResponse { Address = gateway is null ? cidr : $"{gateway}/{prefix}" };
         }
 
-        var lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, ct);
+        AddressLease lease;
+        try
+        {
+            lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, ct);
+        }
+        catch (ContivException e) when (e.Kind == ErrorKind.Conflict && options.IsGlobalScope && !string.IsNullOrEmpty(request.Address)
+            && SwarmAddressEchoes.IsNodeRequest(request.Options))
+        {
+            // Swarm mode: the manager allocated this address; this node instantiates the endpoint.
+            await _echoes.AddAsync(networkId, request.Address, ct);
+            logger.LogInformation("{Address} in {NetworkId} was allocated by the swarm manager; used on this node", request.Address, networkId);
+            return new RequestAddressResponse { Address = $"{request.Address}/{prefix}" };
+        }
+
         logger.LogInformation("allocated {Address} in {NetworkId}", lease.Cidr, networkId);
         return new RequestAddressResponse { Address = lease.Cidr };
     }
@@ -328,6 +343,12 @@ public sealed class PluginHandlers(
             }
 
             networkId = adopted.NetworkId;
+        }
+
+        if (options.IsGlobalScope && await _echoes.TryRemoveAsync(networkId, address, ct))
+        {
+            // This node's use of an address the swarm manager allocated: the manager releases it.
+            return EmptyResponse.Instance;
         }
 
         if (await control.ReleaseAddressAsync(networkId, address, ct))

@@ -198,8 +198,15 @@ public sealed class EmptyResponse
     public static EmptyResponse Instance { get; } = new();
 }
 
-/// <summary>libnetwork's error reply, <c>{"Err": "..."}</c>.</summary>
-public sealed record ErrorResponse(string Err);
+/// <summary>
+/// libnetwork's error reply. The network driver API reads <c>Err</c>, but the IPAM API's response
+/// type reads <c>Error</c> (libnetwork ipams/remote/api), so both carry the message: otherwise
+/// dockerd reports an IPAM refusal only as "No address returned".
+/// </summary>
+public sealed record ErrorResponse(string Err)
+{
+    public string Error => Err;
+}
 
 [JsonSourceGenerationOptions(
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
