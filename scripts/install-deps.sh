@@ -6,7 +6,7 @@
 #   usage: sudo scripts/install-deps.sh        env: EXTRA_PKGS="pkg ..." to add packages
 set -euo pipefail
 
-PKGS=(docker.io redis-server busybox-static iproute2 tcpdump iperf3 jq procps util-linux bind9-dnsutils)
+PKGS=(docker.io redis-server busybox-static iproute2 tcpdump iperf3 jq procps util-linux bind9-dnsutils curl)
 # shellcheck disable=SC2206
 [ -n "${EXTRA_PKGS:-}" ] && PKGS+=($EXTRA_PKGS)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -223,6 +223,7 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
         var networkKey = StateKeys.Network(tenant, name);
         var tagsKey = StateKeys.Tags(existing.Config.Encap!);
         var ipamKey = StateKeys.Ipam(networkId);
+        var leases = (await store.ListAsync(StateKeys.LeasesPrefix + networkId + "/", ct)).Select(kv => new KeyWrite(kv.Key, null)).ToList();
         await StoreTransaction.RunAsync(store, [networkKey, tagsKey, ipamKey], snapshot =>
         {
             if (snapshot[networkKey] is not { } current)
@@ -247,7 +248,7 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
             var tags = RangeText.ParseNumberSet(snapshot[tagsKey]);
             tags.Remove(record.Tag);
             return new TransactionPlan<bool>(
-                [new KeyWrite(networkKey, null), new KeyWrite(tagsKey, RangeText.FormatNumbers(tags)), new KeyWrite(ipamKey, null)],
+                [new KeyWrite(networkKey, null), new KeyWrite(tagsKey, RangeText.FormatNumbers(tags)), new KeyWrite(ipamKey, null), .. leases],
                 true);
         }, ct);
     }
@@ -307,7 +308,14 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
     /// Takes an address in a network: <paramref name="requested"/> when given (refused if taken),
     /// otherwise the lowest free one.
     /// </summary>
-    public Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, CancellationToken ct = default)
+    public Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, CancellationToken ct = default) =>
+        AllocateAddressAsync(networkId, requested, holder: null, ct);
+
+    /// <summary>
+    /// As above; with a <paramref name="holder"/> host, a lease naming it is written in the same
+    /// commit, so that host can later reclaim the address if no container ever uses it.
+    /// </summary>
+    public Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, string? holder, CancellationToken ct = default)
     {
         var ipamKey = StateKeys.Ipam(networkId);
         return StoreTransaction.RunAsync(store, [ipamKey], snapshot =>
@@ -338,9 +346,14 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
             bitmap.Take(index);
             ipam.Bitmap = bitmap.Serialize();
             var address = subnet.AddressAt(index);
-            return new TransactionPlan<AddressLease>(
-                [Write(ipamKey, ipam, StateJson.Default.IpamRecord)],
-                new AddressLease(Ipv4Subnet.FormatAddress(address), subnet.PrefixLength, MacAddress.FromIPv4(address)));
+            var allocated = Ipv4Subnet.FormatAddress(address);
+            List<KeyWrite> writes = [Write(ipamKey, ipam, StateJson.Default.IpamRecord)];
+            if (holder is not null)
+            {
+                writes.Add(Write(StateKeys.Lease(networkId, allocated), new AddressLeaseRecord { NetworkId = networkId, Address = allocated, Host = holder, At = _time.GetUtcNow() }, StateJson.Default.AddressLeaseRecord));
+            }
+
+            return new TransactionPlan<AddressLease>(writes, new AddressLease(allocated, subnet.PrefixLength, MacAddress.FromIPv4(address)));
         }, ct);
     }
 
@@ -399,7 +412,9 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
 
             bitmap.Free(index);
             ipam.Bitmap = bitmap.Serialize();
-            return new TransactionPlan<bool>([Write(ipamKey, ipam, StateJson.Default.IpamRecord)], true);
+            return new TransactionPlan<bool>(
+                [Write(ipamKey, ipam, StateJson.Default.IpamRecord), new KeyWrite(StateKeys.Lease(networkId, Ipv4Subnet.FormatAddress(ip)), null)],
+                true);
         }, ct);
     }
 
@@ -441,6 +456,10 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
             _ => throw ContivException.Invalid($"endpoint id {endpointId} is ambiguous ({matches.Count} matches)"),
         };
     }
+
+    /// <summary>Address leases taken by <paramref name="host"/> (all hosts when null).</summary>
+    public async Task<IReadOnlyList<AddressLeaseRecord>> ListLeasesAsync(string? host, CancellationToken ct = default) =>
+        [.. (await store.ListAsync(StateKeys.LeasesPrefix, ct)).Select(kv => Read(kv.Value, StateJson.Default.AddressLeaseRecord)).Where(l => host is null || l.Host == host)];
 
     // ---- hosts -----------------------------------------------------------------------------------
 

@@ -29,6 +29,23 @@ public static class StateKeys
     public static string Endpoint(string networkId, string endpointId) => EndpointsOf(networkId) + endpointId;
 
     public static string Host(string host) => HostsPrefix + host;
+
+    public const string LeasesPrefix = "state/leases/";
+
+    /// <summary>Who took an address and when: lets a host reclaim addresses whose container never came (or went while it was down).</summary>
+    public static string Lease(string networkId, string address) => $"{LeasesPrefix}{networkId}/{address}";
+}
+
+/// <summary>The host that allocated an address, and when.</summary>
+public sealed class AddressLeaseRecord
+{
+    public string NetworkId { get; set; } = string.Empty;
+
+    public string Address { get; set; } = string.Empty;
+
+    public string Host { get; set; } = string.Empty;
+
+    public DateTimeOffset At { get; set; }
 }
 
 /// <summary>A network as stored: its configuration plus the tag allocated to it.</summary>
@@ -77,6 +94,7 @@ public sealed class HostRecord
 [JsonSerializable(typeof(NetworkRecord))]
 [JsonSerializable(typeof(IpamRecord))]
 [JsonSerializable(typeof(HostRecord))]
+[JsonSerializable(typeof(AddressLeaseRecord))]
 [JsonSerializable(typeof(Tenant))]
 [JsonSerializable(typeof(GlobalSettings))]
 [JsonSerializable(typeof(EndpointOper))]

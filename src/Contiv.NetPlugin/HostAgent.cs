@@ -121,6 +121,7 @@ public sealed class HostAgent(
         var unsettled = await FillContainerNamesAsync(endpoints, ct);
         await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
         await SyncRoutersAsync(contivNetworks, ct);
+        await ReclaimAsync(endpoints, ct);
         return unsettled;
     }
 
@@ -237,6 +238,54 @@ public sealed class HostAgent(
                 .ToList()
             : [];
         datapath.SyncTenantRouters(routed);
+    }
+
+    /// <summary>
+    /// Gives back what a crash or a missed call left behind on this host, so allocations equal live
+    /// endpoints: addresses this host leased long ago that no endpoint uses (RequestAddress happened,
+    /// CreateEndpoint never did), and endpoint records of this host that the local engine no longer
+    /// has (DeleteEndpoint was missed while netplugin was down). Only this host's own leases and
+    /// endpoints, only after <see cref="PluginOptions.ReclaimAfter"/>, and never when the local
+    /// engine cannot be asked: nothing is reclaimed on uncertainty.
+    /// </summary>
+    private async Task ReclaimAsync(IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var leases = (await control.ListLeasesAsync(options.HostName, ct)).Where(l => now - l.At > options.ReclaimAfter).ToList();
+        if (leases.Count == 0)
+        {
+            return;
+        }
+
+        // What Docker on this host really has attached, on every network bound here.
+        var attached = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var dockerId in (await networks.ListAsync(ct)).Keys)
+        {
+            var info = await docker.InspectNetworkAsync(dockerId, ct);
+            foreach (var attachment in info?.Containers ?? [])
+            {
+                attached.Add(attachment.EndpointId);
+            }
+        }
+
+        foreach (var lease in leases)
+        {
+            var endpoint = endpoints.FirstOrDefault(e => e.Network == lease.NetworkId && e.IpAddress[0] == lease.Address);
+            if (endpoint is not null && (endpoint.HomingHost != options.HostName || attached.Contains(endpoint.EndpointId)))
+            {
+                continue;
+            }
+
+            if (endpoint is not null)
+            {
+                datapath.DeleteEndpoint((await networks.ListAsync(ct)).Values.FirstOrDefault(b => b.NetworkId == lease.NetworkId)?.Spec, endpoint.EndpointId);
+                await control.DeleteEndpointAsync(endpoint.Network, endpoint.EndpointId, ct);
+            }
+
+            await control.ReleaseAddressAsync(lease.NetworkId, lease.Address, ct);
+            logger.LogWarning("reclaimed {Address} in {NetworkId}: leased by this host at {At:o} but {Why}",
+                lease.Address, lease.NetworkId, lease.At, endpoint is null ? "no endpoint ever used it" : $"endpoint {endpoint.EndpointId[..12]} is gone from the local engine");
+        }
     }
 
     private async Task SyncRemoteEntriesAsync(IReadOnlyList<NetworkRecord> contivNetworks, IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)

@@ -310,7 +310,7 @@ public sealed class PluginHandlers(
         AddressLease lease;
         try
         {
-            lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, ct);
+            lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, options.HostName, ct);
         }
         catch (ContivException e) when (e.Kind == ErrorKind.Conflict && options.IsGlobalScope && !string.IsNullOrEmpty(request.Address)
             && SwarmAddressEchoes.IsNodeRequest(request.Options))

@@ -45,6 +45,13 @@ public sealed record PluginOptions
     /// <summary>True in swarm mode (<see cref="Scope"/> "global").</summary>
     public bool IsGlobalScope => Scope == GlobalScope;
 
+    /// <summary>
+    /// How old an address lease or endpoint record of this host must be before the agent may
+    /// reclaim it when no container uses it (a docker run takes milliseconds between RequestAddress
+    /// and CreateEndpoint; this only catches operations a crash cut short).
+    /// </summary>
+    public TimeSpan ReclaimAfter { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

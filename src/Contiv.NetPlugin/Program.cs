@@ -14,11 +14,12 @@ var vxlanPort = Flag("--vxlan-port", "-vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT
 var stateDir = Flag("--state-dir", "-state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "host-local runtime state (default /var/run/contiv)");
 var dnsListen = Flag("--dns-listen", "-dns-listen", "CONTIV_NETPLUGIN_DNS_LISTEN", "container DNS responder address:port, or 'off' (default: VTEP address, port 53)");
 var scope = Flag("--scope", "-scope", "CONTIV_NETPLUGIN_SCOPE", "driver scope reported to Docker: local (default; v1 plugin, the agent creates Docker networks on this engine) or global (managed plugin in swarm mode)");
+var reclaimAfter = Flag("--reclaim-after", "-reclaim-after", "CONTIV_NETPLUGIN_RECLAIM_AFTER", "seconds before this host reclaims an address or endpoint record no container uses (default 120)");
 var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
-    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen, scope,
+    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen, reclaimAfter, scope,
 };
 scope.Validators.Add(result =>
 {
@@ -42,6 +43,7 @@ root.SetAction(async (parse, ct) =>
         VxlanPort = int.TryParse(parse.GetValue(vxlanPort), out var port) ? port : defaults.VxlanPort,
         UnderlayMtu = int.TryParse(parse.GetValue(mtu), out var m) ? m : defaults.UnderlayMtu,
         StateDir = parse.GetValue(stateDir) ?? defaults.StateDir,
+        ReclaimAfter = int.TryParse(parse.GetValue(reclaimAfter), out var reclaim) ? TimeSpan.FromSeconds(reclaim) : defaults.ReclaimAfter,
         DnsListen = ParseDnsListen(parse.GetValue(dnsListen), parse.GetValue(vtepIp)),
         Scope = parse.GetValue(scope) ?? defaults.Scope,
     };

@@ -35,6 +35,9 @@ public class ContivLabFixture : IAsyncLifetime
     {
         ["LAB_DIR"] = LabDir,
         ["LAB_PREFIX"] = _prefix,
+
+        // Short enough for the reclaim tests to see it, long enough for a loaded docker run.
+        ["CONTIV_NETPLUGIN_RECLAIM_AFTER"] = "15",
         ["CONTIV_VXLAN_PORT"] = _vxlanPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["LAB_QUIET"] = "1",
     };

@@ -63,4 +63,42 @@ public sealed class RestartTests(ContivLabFixture lab)
         var r = await lab.BashAsync($"lab_exec {host} nsenter --net=\"$(lab_host_dir {host})/run/netns/cvbr-x{vni}\" sh -c 'bridge fdb show dev cvx-{vni} | grep self; ip neigh show dev cvx-{vni}' | sort");
         return r.Stdout;
     }
+
+    [Fact]
+    public async Task Crash_mid_docker_run_and_orphan_addresses_are_reclaimed_so_allocations_equal_endpoints()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.NetCtlAsync("net", "create", "--subnet=10.1.9.0/24", "rc-net")).EnsureSuccess("netctl net create");
+        try
+        {
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h2", "network", "inspect", "rc-net"), r => r.ExitCode == 0, Converge, "rc-net on h2");
+            (await lab.DockerAsync("h2", "run", "-d", "--name", "rc-c1", "--net", "rc-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run rc-c1");
+
+            // An address taken by RequestAddress whose container never comes (dockerd died after it).
+            var orphan = await lab.BashAsync(
+                "lab_exec h2 curl -sS --unix-socket \"$(lab_plugins_dir h2)/netplugin.sock\" -H 'Content-Type: application/json' " +
+                "-d '{\"PoolID\":\"rc-net.default|10.1.9.0/24\",\"Address\":\"\",\"Options\":null}' http://plugin/IpamDriver.RequestAddress");
+            Assert.Contains("10.1.9.2/24", orphan.Stdout, StringComparison.Ordinal);
+
+            // netplugin killed while docker run is in flight, then restarted.
+            var inFlight = lab.DockerAsync("h2", "run", "-d", "--name", "rc-c2", "--net", "rc-net", "contiv/busybox", "sleep", "600");
+            await Task.Delay(150);
+            (await lab.BashAsync("kill -9 \"$(lab_daemon_pid h2 netplugin)\"; sleep 0.5; lab_stop_daemon h2 netplugin >/dev/null 2>&1 || true; contiv_start_netplugin h2")).EnsureSuccess("kill -9 and restart netplugin");
+            var run = await inFlight;
+
+            // Either outcome is fine; what must hold is that allocations end up equal to what runs.
+            var running = (await lab.DockerAsync("h2", "ps", "--filter", "name=rc-", "--format", "{{.Names}}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+            Assert.True(running is 1 or 2, $"rc-c1 must keep running (in-flight run: {run.ExitCode} {run.Output})");
+            await ContivLabFixture.EventuallyAsync(
+                async () => System.Text.Json.JsonDocument.Parse((await lab.NetCtlAsync("net", "inspect", "rc-net")).Stdout).RootElement.GetProperty("Oper"),
+                oper => oper.TryGetProperty("allocatedAddressesCount", out var n) && n.GetInt32() == running && oper.GetProperty("numEndpoints").GetInt32() == running,
+                TimeSpan.FromSeconds(60), $"allocations == endpoints == {running} running containers");
+        }
+        finally
+        {
+            await lab.BashAsync("lab_daemon_pid h2 netplugin >/dev/null 2>&1 || contiv_start_netplugin h2");
+            await lab.DockerAsync("h2", "rm", "-f", "rc-c1", "rc-c2");
+            await lab.NetCtlAsync("net", "rm", "rc-net");
+        }
+    }
 }
