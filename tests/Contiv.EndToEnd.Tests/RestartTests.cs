@@ -101,4 +101,38 @@ public sealed class RestartTests(ContivLabFixture lab)
             await lab.NetCtlAsync("net", "rm", "rc-net");
         }
     }
+
+    [Fact]
+    public async Task Dockerd_restart_releases_stopped_endpoints_and_restarted_containers_reconnect()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.NetCtlAsync("net", "create", "--subnet=10.1.40.0/24", "dr-net")).EnsureSuccess("netctl net create");
+        try
+        {
+            foreach (var host in new[] { "h1", "h2" })
+            {
+                await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync(host, "network", "inspect", "dr-net"), r => r.ExitCode == 0, Converge, $"dr-net on {host}");
+            }
+
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "dr-c1", "--net", "dr-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run dr-c1");
+            (await lab.DockerAsync("h2", "run", "-d", "--restart", "always", "--name", "dr-c2", "--net", "dr-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run dr-c2");
+            (await lab.DockerAsync("h2", "run", "-d", "--name", "dr-c3", "--net", "dr-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run dr-c3");
+
+            (await lab.BashAsync("lab_dockerd_stop h2 >/dev/null && lab_dockerd_start h2 >/dev/null", TimeSpan.FromMinutes(2))).EnsureSuccess("restart dockerd on h2");
+
+            // dr-c3 (no restart policy) is stopped and its address released; dr-c2 is back and reachable.
+            await ContivLabFixture.EventuallyAsync(
+                async () => System.Text.Json.JsonDocument.Parse((await lab.NetCtlAsync("net", "inspect", "dr-net")).Stdout).RootElement.GetProperty("Oper"),
+                oper => oper.GetProperty("numEndpoints").GetInt32() == 2 && oper.GetProperty("allocatedAddressesCount").GetInt32() == 2,
+                TimeSpan.FromSeconds(60), "two endpoints and two allocations after the dockerd restart");
+            var ping = await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h2", "exec", "dr-c2", "ping", "-c", "2", "-W", "2", "dr-c1"), r => r.ExitCode == 0, Converge, "dr-c2 pings dr-c1 after the restart");
+            Assert.Equal(0, ping.ExitCode);
+        }
+        finally
+        {
+            await lab.DockerAsync("h1", "rm", "-f", "dr-c1");
+            await lab.DockerAsync("h2", "rm", "-f", "dr-c2", "dr-c3");
+            await lab.NetCtlAsync("net", "rm", "dr-net");
+        }
+    }
 }
