@@ -53,39 +53,26 @@ public sealed class NetworkNamespace : IDisposable
 
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, []);
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
+        OnDedicatedThread($"create netns {path}", () =>
         {
-            try
+            if (unshare(CLONE_NEWNET) != 0)
             {
-                if (unshare(CLONE_NEWNET) != 0)
-                {
-                    throw new NetlinkException(errno, "create network namespace", path);
-                }
+                throw new NetlinkException(errno, "create network namespace", path);
+            }
 
-                var source = System.Text.Encoding.UTF8.GetBytes("/proc/thread-self/ns/net\0");
-                var target = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-                var none = System.Text.Encoding.UTF8.GetBytes("none\0");
-                fixed (byte* src = source, dst = target, fs = none)
+            var source = System.Text.Encoding.UTF8.GetBytes("/proc/thread-self/ns/net\0");
+            var target = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+            var none = System.Text.Encoding.UTF8.GetBytes("none\0");
+            fixed (byte* src = source, dst = target, fs = none)
+            {
+                if (mount(src, dst, fs, MS_BIND, null) != 0)
                 {
-                    if (mount(src, dst, fs, MS_BIND, null) != 0)
-                    {
-                        throw new NetlinkException(errno, "bind-mount network namespace", path);
-                    }
+                    throw new NetlinkException(errno, "bind-mount network namespace", path);
                 }
             }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = $"create netns {path}",
-        };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
+
+            return true;
+        });
         return Open(path);
     }
 
@@ -168,62 +155,17 @@ public sealed class NetworkNamespace : IDisposable
     /// Runs <paramref name="func"/> on a new thread that has entered this namespace, with a netlink
     /// socket opened there; blocks until it returns and rethrows its exception, if any.
     /// </summary>
-    public T Run<T>(Func<INetlink, T> func)
+    public T Run<T>(Func<INetlink, T> func) => RunInside(() =>
     {
-        T result = default!;
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Enter();
-                using var netlink = new RouteNetlink();
-                result = func(netlink);
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = $"netns {Path}",
-        };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-        return result;
-    }
+        using var netlink = new RouteNetlink();
+        return func(netlink);
+    });
 
     /// <summary>
     /// A netlink socket bound inside this namespace, usable from any thread: a socket keeps the
     /// namespace it was created in, so only its creation needs the dedicated thread.
     /// </summary>
-    public RouteNetlink OpenNetlink()
-    {
-        RouteNetlink? netlink = null;
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Enter();
-                netlink = new RouteNetlink();
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = $"netns {Path}",
-        };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-        return netlink!;
-    }
+    public RouteNetlink OpenNetlink() => RunInside(() => new RouteNetlink());
 
     public void Dispose() => _handle.Dispose();
 
@@ -243,6 +185,48 @@ public sealed class NetworkNamespace : IDisposable
                 _handle.DangerousRelease();
             }
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="func"/> on a new thread that has entered this namespace (anything it
+    /// opens there, such as a socket, stays bound to the namespace); blocks until it returns and
+    /// rethrows its exception, if any.
+    /// </summary>
+    internal T RunInside<T>(Func<T> func) => OnDedicatedThread($"netns {Path}", () =>
+    {
+        Enter();
+        return func();
+    });
+
+    /// <summary>
+    /// Runs <paramref name="func"/> on a new background thread named <paramref name="threadName"/>
+    /// and waits for it: setns and unshare change only the calling thread, and that thread ends
+    /// afterwards, so no pooled thread is ever left in another namespace. Its exception is rethrown
+    /// here with its original stack.
+    /// </summary>
+    private static T OnDedicatedThread<T>(string threadName, Func<T> func)
+    {
+        T result = default!;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = func();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = threadName,
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result;
     }
 
     /// <summary>Moves the calling thread (only) into this namespace; must run on a thread of our own.</summary>
