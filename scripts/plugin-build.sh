@@ -53,7 +53,7 @@ copy_libs() {
   local rootfs="$1" lib
   shift
   while read -r lib; do
-    [ -n "$lib" ] && [ -e "$lib" ] || continue
+    if [ -z "$lib" ] || [ ! -e "$lib" ]; then continue; fi
     [ -e "$rootfs$lib" ] && continue
     mkdir -p "$rootfs$(dirname "$lib")"
     cp -L "$lib" "$rootfs$lib"
@@ -75,9 +75,10 @@ build() {
   trap 'rm -rf "$tmp"' RETURN
   rootfs="$tmp/plugin/rootfs"
   # publish from a copy of the sources: the work tree's bin/obj (and anyone building there) stay untouched
+  local inputs=(src Directory.Build.props Directory.Packages.props global.json) f
+  for f in .editorconfig NuGet.config nuget.config; do [ -e "$ROOT/$f" ] && inputs+=("$f"); done
   mkdir -p "$tmp/src"
-  (cd "$ROOT" && tar --exclude=bin --exclude=obj -cf - src Directory.Build.props Directory.Packages.props global.json \
-    $(ls -A | grep -E '^\.editorconfig$|^NuGet\.config$' || true)) | tar -C "$tmp/src" -xf -
+  tar -C "$ROOT" --exclude=bin --exclude=obj -cf - "${inputs[@]}" | tar -C "$tmp/src" -xf -
   say "dotnet publish -r linux-x64 --self-contained src/Contiv.NetPlugin"
   dotnet publish "$tmp/src/src/Contiv.NetPlugin/Contiv.NetPlugin.csproj" -c Release -r linux-x64 --self-contained \
     -p:SourceRevisionId="$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)" \
@@ -131,7 +132,7 @@ install() {
 lab_install() {
   local h="${1:?usage: plugin-build.sh lab-install hN [KEY=VALUE ...]}"
   shift
-  # shellcheck source=lib/contiv.sh
+  # shellcheck source=lib/contiv.sh disable=SC1091
   source "$ROOT/scripts/lib/contiv.sh"
   local state
   state="$(lab_host_dir "$h")/plugin-state"
