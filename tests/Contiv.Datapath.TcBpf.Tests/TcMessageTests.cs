@@ -1,3 +1,4 @@
+using Contiv.Datapath.Netlink;
 using Contiv.Datapath.TcBpf.Tc;
 
 namespace Contiv.Datapath.TcBpf.Tests;

@@ -1,3 +1,5 @@
+using Contiv.Datapath.Netlink;
+using static Contiv.Datapath.Netlink.Uapi;
 using static Contiv.Datapath.TcBpf.Tc.TcUapi;
 
 namespace Contiv.Datapath.TcBpf.Tc;
@@ -32,13 +34,13 @@ internal static class TcReplies
     /// </summary>
     public static TcFilter? ParseFilter(NetlinkMessage message, TcHook hook)
     {
-        var header = TcMessage.Read(message.Payload.Span);
+        var header = message.ReadHeader<TcMessage>();
         if (header.Handle == 0)
         {
             return null;
         }
 
-        var attributes = message.AttributesAfter(TcMessage.Size);
+        var attributes = message.AttributesAfter<TcMessage>();
         var kind = attributes.GetString(TCA_KIND) ?? "";
         var options = attributes.GetNested(TCA_OPTIONS);
         var flags = options?.GetUInt32(TCA_BPF_FLAGS) ?? 0;
@@ -57,8 +59,8 @@ internal static class TcReplies
 
     public static TcQdisc ParseQdisc(NetlinkMessage message)
     {
-        var header = TcMessage.Read(message.Payload.Span);
-        var attributes = message.AttributesAfter(TcMessage.Size);
+        var header = message.ReadHeader<TcMessage>();
+        var attributes = message.AttributesAfter<TcMessage>();
         return new TcQdisc(header.Index, header.Handle, header.Parent, attributes.GetString(TCA_KIND) ?? "");
     }
 

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
+using Contiv.Datapath.Netlink;
+using static Contiv.Datapath.Netlink.RtnetlinkRequests;
+using static Contiv.Datapath.Netlink.Uapi;
 using static Contiv.Datapath.TcBpf.Tc.TcUapi;
 
 namespace Contiv.Datapath.TcBpf.Tc;
@@ -24,9 +26,6 @@ internal static class TcRequests
     /// <summary>The clsact qdisc's handle, TC_H_MAKE(TC_H_CLSACT, 0) = ffff:0.</summary>
     public const uint ClsactHandle = TC_H_CLSACT & TC_H_MAJ_MASK;
 
-    /// <summary>sizeof(struct ifinfomsg).</summary>
-    public const int InterfaceInfoSize = 16;
-
     /// <summary>tcm_parent of a filter on a clsact hook: ffff:fff2 (ingress) or ffff:fff3 (egress).</summary>
     public static uint ParentOf(TcHook hook) =>
         MakeHandle(TC_H_CLSACT, hook == TcHook.Ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
@@ -38,34 +37,31 @@ internal static class TcRequests
     public static ushort NetworkOrder(ushort value) =>
         BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(value) : value;
 
-    private static void AddTcMessage(this NetlinkRequest request, TcMessage header) =>
-        request.AddHeader(TcMessage.Size, header.WriteTo);
-
     /// <summary>
     /// RTM_NEWQDISC "clsact" at parent TC_H_CLSACT with handle ffff:0. NLM_F_EXCL makes an existing
     /// clsact (or ingress) qdisc answer EEXIST, which the caller takes as "already there".
     /// </summary>
-    public static NetlinkRequest AddClsact(int index)
+    public static NetlinkMessageBuilder AddClsact(int index)
     {
-        var request = new NetlinkRequest(RTM_NEWQDISC, CreateFlags);
-        request.AddTcMessage(new TcMessage(AF_UNSPEC, index, ClsactHandle, TC_H_CLSACT, 0));
+        var request = new NetlinkMessageBuilder(RTM_NEWQDISC, CreateFlags);
+        request.AddHeader(new TcMessage(AF_UNSPEC, index, ClsactHandle, TC_H_CLSACT, 0));
         request.AddString(TCA_KIND, "clsact");
         return request;
     }
 
     /// <summary>RTM_DELQDISC of the clsact qdisc: removes it with every filter on both hooks.</summary>
-    public static NetlinkRequest DeleteClsact(int index)
+    public static NetlinkMessageBuilder DeleteClsact(int index)
     {
-        var request = new NetlinkRequest(RTM_DELQDISC, ChangeFlags);
-        request.AddTcMessage(new TcMessage(AF_UNSPEC, index, ClsactHandle, TC_H_CLSACT, 0));
+        var request = new NetlinkMessageBuilder(RTM_DELQDISC, ChangeFlags);
+        request.AddHeader(new TcMessage(AF_UNSPEC, index, ClsactHandle, TC_H_CLSACT, 0));
         request.AddString(TCA_KIND, "clsact");
         return request;
     }
 
-    public static NetlinkRequest DumpQdiscs()
+    public static NetlinkMessageBuilder DumpQdiscs()
     {
-        var request = new NetlinkRequest(RTM_GETQDISC, DumpFlags);
-        request.AddTcMessage(new TcMessage(AF_UNSPEC, 0, 0, 0, 0));
+        var request = new NetlinkMessageBuilder(RTM_GETQDISC, DumpFlags);
+        request.AddHeader(new TcMessage(AF_UNSPEC, 0, 0, 0, 0));
         return request;
     }
 
@@ -76,10 +72,10 @@ internal static class TcRequests
     /// TCA_BPF_NAME (shown by `tc filter show`, dumped back for reconciling) and TCA_BPF_FLAGS
     /// with TCA_BPF_FLAG_ACT_DIRECT.
     /// </summary>
-    public static NetlinkRequest ReplaceBpfFilter(int index, TcHook hook, ushort priority, uint handle, int programFd, string name)
+    public static NetlinkMessageBuilder ReplaceBpfFilter(int index, TcHook hook, ushort priority, uint handle, int programFd, string name)
     {
-        var request = new NetlinkRequest(RTM_NEWTFILTER, ReplaceFlags);
-        request.AddTcMessage(new TcMessage(AF_UNSPEC, index, handle, ParentOf(hook), FilterInfo(priority, ETH_P_ALL)));
+        var request = new NetlinkMessageBuilder(RTM_NEWTFILTER, ReplaceFlags);
+        request.AddHeader(new TcMessage(AF_UNSPEC, index, handle, ParentOf(hook), FilterInfo(priority, ETH_P_ALL)));
         request.AddString(TCA_KIND, "bpf");
         var options = request.BeginNested(TCA_OPTIONS);
         request.AddUInt32(TCA_BPF_FD, (uint)programFd);
@@ -90,36 +86,29 @@ internal static class TcRequests
     }
 
     /// <summary>RTM_DELTFILTER of one filter (priority, protocol, handle and kind must all match).</summary>
-    public static NetlinkRequest DeleteFilter(int index, TcHook hook, ushort priority, uint handle)
+    public static NetlinkMessageBuilder DeleteFilter(int index, TcHook hook, ushort priority, uint handle)
     {
-        var request = new NetlinkRequest(RTM_DELTFILTER, ChangeFlags);
-        request.AddTcMessage(new TcMessage(AF_UNSPEC, index, handle, ParentOf(hook), FilterInfo(priority, ETH_P_ALL)));
+        var request = new NetlinkMessageBuilder(RTM_DELTFILTER, ChangeFlags);
+        request.AddHeader(new TcMessage(AF_UNSPEC, index, handle, ParentOf(hook), FilterInfo(priority, ETH_P_ALL)));
         request.AddString(TCA_KIND, "bpf");
         return request;
     }
 
     /// <summary>RTM_GETTFILTER dump of one hook of one device (all priorities, chain 0).</summary>
-    public static NetlinkRequest DumpFilters(int index, TcHook hook)
+    public static NetlinkMessageBuilder DumpFilters(int index, TcHook hook)
     {
-        var request = new NetlinkRequest(RTM_GETTFILTER, DumpFlags);
-        request.AddTcMessage(new TcMessage(AF_UNSPEC, index, 0, ParentOf(hook), 0));
+        var request = new NetlinkMessageBuilder(RTM_GETTFILTER, DumpFlags);
+        request.AddHeader(new TcMessage(AF_UNSPEC, index, 0, ParentOf(hook), 0));
         return request;
     }
 
     /// <summary>
     /// Sets or clears IFF_PROMISC only (ifi_change masks the other flags), like `ip link set X promisc on`.
     /// </summary>
-    public static NetlinkRequest SetPromiscuous(int index, bool on)
+    public static NetlinkMessageBuilder SetPromiscuous(int index, bool on)
     {
-        var request = new NetlinkRequest(RTM_NEWLINK, ChangeFlags);
-        request.AddHeader(InterfaceInfoSize, header =>
-        {
-            // struct ifinfomsg: family, pad, type u16, index s32, flags u32, change u32.
-            header[0] = AF_UNSPEC;
-            MemoryMarshal.Write(header[4..], index);
-            MemoryMarshal.Write(header[8..], on ? IFF_PROMISC : 0u);
-            MemoryMarshal.Write(header[12..], IFF_PROMISC);
-        });
+        var request = new NetlinkMessageBuilder(RTM_NEWLINK, ChangeFlags);
+        request.AddHeader(new InterfaceInfoMessage(AF_UNSPEC, 0, index, on ? IFF_PROMISC : 0u, IFF_PROMISC));
         return request;
     }
 }

@@ -1,3 +1,4 @@
+using Contiv.Datapath.Netlink;
 using Contiv.Datapath.TcBpf.Bpf;
 
 namespace Contiv.Datapath.TcBpf.Tc;
@@ -15,12 +16,12 @@ public sealed class TrafficControl : IDisposable
     /// <summary>How often a dump is redone when the kernel flags it inconsistent (NLM_F_DUMP_INTR).</summary>
     private const int DumpAttempts = 3;
 
-    private readonly TcNetlinkSocket _socket = new();
+    private readonly NetlinkSocket _socket = new();
     private readonly Lock _lock = new();
 
     /// <summary>A tc socket inside <paramref name="networkNamespace"/>, usable from any thread.</summary>
     public static TrafficControl Open(NetworkNamespace networkNamespace) =>
-        networkNamespace.Run(_ => new TrafficControl());
+        networkNamespace.RunInside(() => new TrafficControl());
 
     /// <summary>
     /// Adds the clsact qdisc (`tc qdisc add dev X clsact`) unless the device has it already. An
@@ -126,7 +127,7 @@ public sealed class TrafficControl : IDisposable
 
     private static string Describe(TcHook hook) => hook == TcHook.Ingress ? "ingress" : "egress";
 
-    private void Execute(NetlinkRequest request, string operation, string? objectName)
+    private void Execute(NetlinkMessageBuilder request, string operation, string? objectName)
     {
         lock (_lock)
         {
@@ -134,11 +135,11 @@ public sealed class TrafficControl : IDisposable
         }
     }
 
-    private List<NetlinkMessage> Dump(NetlinkRequest request, string operation)
+    private IReadOnlyList<NetlinkMessage> Dump(NetlinkMessageBuilder request, string operation)
     {
         for (var attempt = 1; ; attempt++)
         {
-            (List<NetlinkMessage> Messages, bool DumpInterrupted) reply;
+            NetlinkReply reply;
             lock (_lock)
             {
                 reply = _socket.Execute(request, operation, null);

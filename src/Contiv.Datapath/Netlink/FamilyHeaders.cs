@@ -2,7 +2,7 @@ namespace Contiv.Datapath.Netlink;
 
 /// <summary>
 /// The fixed struct that follows <c>nlmsghdr</c> in each rtnetlink family (ifinfomsg, ifaddrmsg,
-/// ndmsg, rtmsg). Attributes start after it, at the next 4-byte boundary.
+/// ndmsg, rtmsg, tcmsg). Attributes start after it, at the next 4-byte boundary.
 /// </summary>
 internal interface IFamilyHeader<TSelf>
     where TSelf : struct, IFamilyHeader<TSelf>
@@ -101,4 +101,31 @@ internal readonly record struct RouteMessage(
     public static RouteMessage Read(ReadOnlySpan<byte> source) => new(
         source[0], source[1], source[2], source[3], source[4], source[5], source[6], source[7],
         HostOrder.ReadUInt32(source[8..]));
+}
+
+/// <summary>
+/// <c>struct tcmsg</c> (20 bytes): qdiscs, classes and filters. For filters <see cref="Info"/> is
+/// TC_H_MAKE(priority &lt;&lt; 16, htons(protocol)).
+/// </summary>
+internal readonly record struct TcMessage(byte Family, int Index, uint Handle, uint Parent, uint Info)
+    : IFamilyHeader<TcMessage>
+{
+    public static int Size => 20;
+
+    public void WriteTo(Span<byte> destination)
+    {
+        destination[0] = Family;
+        destination[1..4].Clear(); // tcm__pad1, tcm__pad2
+        HostOrder.WriteInt32(destination[4..], Index);
+        HostOrder.WriteUInt32(destination[8..], Handle);
+        HostOrder.WriteUInt32(destination[12..], Parent);
+        HostOrder.WriteUInt32(destination[16..], Info);
+    }
+
+    public static TcMessage Read(ReadOnlySpan<byte> source) => new(
+        source[0],
+        HostOrder.ReadInt32(source[4..]),
+        HostOrder.ReadUInt32(source[8..]),
+        HostOrder.ReadUInt32(source[12..]),
+        HostOrder.ReadUInt32(source[16..]));
 }

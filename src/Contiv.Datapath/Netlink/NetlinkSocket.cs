@@ -7,7 +7,8 @@ namespace Contiv.Datapath.Netlink;
 /// <summary>
 /// A NETLINK_ROUTE socket bound in the network namespace of the thread that created it (a socket
 /// keeps that namespace for life, whichever thread uses it later). Sends one request at a time and
-/// reads until that request's reply is complete. Not thread-safe; <see cref="RouteNetlink"/> locks.
+/// reads until that request's reply is complete. Not thread-safe; <see cref="RouteNetlink"/> (and tc's
+/// TrafficControl in Contiv.Datapath.TcBpf) lock.
 /// </summary>
 internal sealed unsafe class NetlinkSocket : IDisposable
 {

@@ -2,7 +2,7 @@ namespace Contiv.Datapath.Netlink;
 
 /// <summary>
 /// Numbers from the kernel's uapi headers (linux/netlink.h, rtnetlink.h, if_link.h, if_addr.h,
-/// neighbour.h, veth.h, if.h). They keep the kernel's names so they can be grepped against the
+/// neighbour.h, veth.h, if.h), including rtnetlink's tc messages (qdiscs and filters). They keep the kernel's names so they can be grepped against the
 /// headers; values are part of the stable kernel ABI.
 /// </summary>
 internal static class Uapi
@@ -56,10 +56,17 @@ internal static class Uapi
     public const ushort RTM_NEWNEIGH = 28;
     public const ushort RTM_DELNEIGH = 29;
     public const ushort RTM_GETNEIGH = 30;
+    public const ushort RTM_NEWQDISC = 36;
+    public const ushort RTM_DELQDISC = 37;
+    public const ushort RTM_GETQDISC = 38;
+    public const ushort RTM_NEWTFILTER = 44;
+    public const ushort RTM_DELTFILTER = 45;
+    public const ushort RTM_GETTFILTER = 46;
 
     // linux/if.h net_device_flags
     public const uint IFF_UP = 1 << 0;
     public const uint IFF_RUNNING = 1 << 6;
+    public const uint IFF_PROMISC = 1 << 8;
     public const uint IFF_LOWER_UP = 1 << 16;
 
     // linux/if_link.h: IFLA_* (ifinfomsg attributes)
@@ -120,4 +127,9 @@ internal static class Uapi
     public const byte RT_SCOPE_LINK = 253;
     public const byte RT_TABLE_UNSPEC = 0;
     public const byte RT_TABLE_MAIN = 254;
+
+    // linux/rtnetlink.h TCA_* (attributes after struct tcmsg)
+    public const ushort TCA_KIND = 1;
+    public const ushort TCA_OPTIONS = 2;
+    public const ushort TCA_CHAIN = 11;
 }
