@@ -193,15 +193,26 @@ public sealed class SwarmPluginTests(SwarmPluginLabFixture lab)
             await PingAsync("h1", "c1", taskIp);
             (await lab.DockerAsync("h2", $"plugin enable {SwarmPluginLabFixture.Plugin}")).EnsureSuccess("plugin enable on h2");
             await PingAsync("h1", "c1", taskIp);
+
+            // Each address was requested twice (swarm manager, then the node) but is freed exactly once.
+            (await lab.DockerAsync("h1", "service rm web")).EnsureSuccess("service rm");
+            (await lab.DockerAsync("h1", "rm -f c1")).EnsureSuccess("rm c1");
+            var freed = await ContivLabFixture.EventuallyAsync(
+                async () => JsonDocument.Parse((await lab.BashAsync($"netctl net inspect {Net}")).EnsureSuccess("netctl net inspect").Stdout).RootElement.GetProperty("Oper"),
+                oper => Count(oper, "allocatedAddressesCount") == 0, TimeSpan.FromSeconds(60), "addresses released");
+            Assert.Equal(0, Count(freed, "numEndpoints"));
         }
         finally
         {
-            await lab.DockerAsync("h1", "service rm web");
-            await lab.DockerAsync("h1", "rm -f c1");
+            await lab.BashAsync("lab_docker h1 service rm web >/dev/null 2>&1 || true");
+            await lab.BashAsync("lab_docker h1 rm -f c1 >/dev/null 2>&1 || true");
             await SwarmNetworkGoneAsync(Net);
             await lab.BashAsync($"netctl net rm {Net}");
         }
     }
+
+    /// <summary>netmaster omits zero counts from its JSON.</summary>
+    private static int Count(JsonElement oper, string name) => oper.TryGetProperty(name, out var value) ? value.GetInt32() : 0;
 
     private async Task<string> AddressAsync(string host, string container)
     {
