@@ -8,7 +8,7 @@ public class BpfLoadTests
     [Fact]
     public void Verifier_accepts_the_tagger_and_the_untagger()
     {
-        TestNamespace.RequireRootAndBpf();
+        RootAndBpf.Require();
 
         using var tagger = BpfProgram.LoadSchedCls("cv_tag_112", VlanPrograms.Tagger(112, 1));
         using var untagger = BpfProgram.LoadSchedCls("cv_untag_112", VlanPrograms.Untagger(112, 1));
@@ -20,7 +20,7 @@ public class BpfLoadTests
     [Fact]
     public void A_refused_program_reports_errno_and_the_verifier_log()
     {
-        TestNamespace.RequireRootAndBpf();
+        RootAndBpf.Require();
 
         // Returns without setting r0: the verifier refuses with "R0 !read_ok".
         var program = new BpfAssembler().Exit().Assemble();

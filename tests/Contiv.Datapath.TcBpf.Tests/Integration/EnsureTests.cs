@@ -8,7 +8,7 @@ public class EnsureTests
     [Fact]
     public void Ensure_builds_the_pair_and_repairs_a_deleted_veth_by_retargeting_the_untagger()
     {
-        using var host = TestNamespace.Create("ens");
+        using var host = RootAndBpf.Namespace("ens");
         using var ns = host.Open();
         host.Run(netlink =>
         {
@@ -51,7 +51,7 @@ public class EnsureTests
     [Fact]
     public void Ensure_refuses_a_missing_uplink_a_missing_bridge_and_a_device_that_is_no_bridge()
     {
-        using var host = TestNamespace.Create("enserr");
+        using var host = RootAndBpf.Namespace("enserr");
         using var ns = host.Open();
         host.Run(netlink => netlink.CreateVethPair(new VethPairOptions("eth2", "wire")));
         using var uplink = TcBpfVlanUplink.Open(ns);
@@ -69,7 +69,7 @@ public class EnsureTests
     [Fact]
     public void IsSupported_loads_a_probe_program()
     {
-        TestNamespace.RequireRootAndBpf();
+        RootAndBpf.Require();
 
         Assert.True(TcBpfVlanUplink.IsSupported(out var reason), reason);
         Assert.Null(reason);

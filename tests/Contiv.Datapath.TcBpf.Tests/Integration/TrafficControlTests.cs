@@ -9,7 +9,7 @@ public class TrafficControlTests
     [Fact]
     public void Clsact_and_a_direct_action_bpf_filter_round_trip()
     {
-        using var ns = TestNamespace.Create("tc");
+        using var ns = RootAndBpf.Namespace("tc");
         var index = ns.Run(netlink =>
         {
             netlink.CreateVethPair(new VethPairOptions("tca", "tcb"));
@@ -59,7 +59,7 @@ public class TrafficControlTests
     [Fact]
     public void Kernel_refusals_carry_the_extended_ack_text()
     {
-        using var ns = TestNamespace.Create("tcerr");
+        using var ns = RootAndBpf.Namespace("tcerr");
         var index = ns.Run(netlink =>
         {
             netlink.CreateVethPair(new VethPairOptions("tca", "tcb"));

@@ -27,12 +27,12 @@ public class VlanUplinkTests
     [InlineData(true)]
     public void Containers_on_two_hosts_talk_over_a_tagged_uplink_and_vlans_stay_isolated(bool tagInFrameBytes)
     {
-        using var h1 = TestNamespace.Create("h1");
-        using var h2 = TestNamespace.Create("h2");
-        using var c1 = TestNamespace.Create("c1");
-        using var c2 = TestNamespace.Create("c2");
-        using var c3 = TestNamespace.Create("c3");
-        using var c4 = TestNamespace.Create("c4");
+        using var h1 = RootAndBpf.Namespace("h1");
+        using var h2 = RootAndBpf.Namespace("h2");
+        using var c1 = RootAndBpf.Namespace("c1");
+        using var c2 = RootAndBpf.Namespace("c2");
+        using var c3 = RootAndBpf.Namespace("c3");
+        using var c4 = RootAndBpf.Namespace("c4");
 
         // The wire: a veth whose ends are both called eth2, one in each host. The underlay
         // addresses let the test check that untagged traffic still reaches the host stack.
@@ -68,7 +68,7 @@ public class VlanUplinkTests
         Assert.Equal(
             [(TcBpfVlanUplink.UntagPriority(112), 112u, true), (TcBpfVlanUplink.UntagPriority(113), 113u, true)],
             before.Select(f => (f.Priority, f.Handle, f.DirectAction)));
-        Assert.Contains("PROMISC", h1.Ip("link", "show", Uplink));
+        Assert.Contains("PROMISC", h1.IpText("link", "show", Uplink));
 
         // VLAN 112 across the wire, watched on host1's uplink: the frames carry the 802.1Q tag.
         using (var capture = Capture.Start(h1, Uplink, "icmp or arp"))
@@ -103,7 +103,7 @@ public class VlanUplinkTests
             Assert.Empty(UplinkFilters(host));
             Assert.Equal("", host.Tc("filter", "show", "dev", Uplink, "ingress").Trim());
             Assert.DoesNotContain("clsact", host.Tc("qdisc", "show", "dev", Uplink));
-            var links = host.Ip("-o", "link", "show");
+            var links = host.IpText("-o", "link", "show");
             Assert.DoesNotContain("cvu-", links);
             Assert.DoesNotContain("cvv-", links);
         }

@@ -1,13 +1,15 @@
 using System.Text.Json;
+using Xunit;
 
-namespace Contiv.Datapath.Tests.Integration;
+namespace Contiv.Datapath.TestSupport;
 
 /// <summary>
-/// A throwaway network namespace made with `ip netns add` and removed (with every device in it) on
-/// Dispose. Tests do all their work inside such namespaces, never in the host's. Without root or
-/// netns support the test is skipped with the reason, never passed.
+/// A throwaway network namespace made with `ip netns add` and deleted, with every device in it, on
+/// Dispose, so a failing test leaves nothing behind. Tests do all their work and send traffic only
+/// inside such namespaces, never in the host's. Without root or netns support the test is skipped
+/// with the reason, never passed.
 /// </summary>
-internal sealed class TestNamespace : IDisposable
+public sealed class TestNamespace : IDisposable
 {
     private static readonly Lazy<string?> UnavailableReason = new(ProbeNamespaces);
     private static int s_counter;
@@ -18,14 +20,17 @@ internal sealed class TestNamespace : IDisposable
 
     public string Path => $"/var/run/netns/{Name}";
 
-    public static TestNamespace Create(string label)
+    /// <summary>A new namespace named PREFIX-LABEL-PID-N; skips the test where namespaces are unavailable.</summary>
+    /// <param name="prefix">Tells whose namespace a leftover is (cvdp: the Datapath tests, cvtc: the tc/eBPF tests).</param>
+    public static TestNamespace Create(string label, string prefix = "cvdp")
     {
         RequireNamespaces();
-        var name = $"cvdp-{label}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
+        var name = $"{prefix}-{label}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
         Tool.Run("ip", "netns", "add", name);
         return new TestNamespace(name);
     }
 
+    /// <summary>Skips the test unless it runs as root on Linux where `ip netns add` works.</summary>
     public static void RequireNamespaces()
     {
         if (UnavailableReason.Value is { } reason)
@@ -40,11 +45,21 @@ internal sealed class TestNamespace : IDisposable
 
     public NetworkNamespace Open() => NetworkNamespace.Open(Path);
 
+    /// <summary>`ip netns exec NAME FILE ARGS`.</summary>
+    public int Exec(string file, string[] arguments, out string output, out string error) =>
+        Tool.TryRun("ip", ["netns", "exec", Name, file, .. arguments], out output, out error);
+
     /// <summary>`ip -n NAME -j ARGS` parsed.</summary>
     public JsonElement Ip(params string[] arguments) => Tool.Json("ip", ["-n", Name, "-j", .. arguments]);
 
+    /// <summary>`ip -n NAME ARGS` output as text.</summary>
+    public string IpText(params string[] arguments) => Tool.Run("ip", ["-n", Name, .. arguments]);
+
     /// <summary>`bridge -n NAME -j ARGS` parsed.</summary>
     public JsonElement Bridge(params string[] arguments) => Tool.Json("bridge", ["-n", Name, "-j", .. arguments]);
+
+    /// <summary>`tc -n NAME ARGS` output.</summary>
+    public string Tc(params string[] arguments) => Tool.Run("tc", ["-n", Name, .. arguments]);
 
     public JsonElement Link(string device) =>
         Ip("-d", "link", "show").EnumerateArray().Single(l => l.String("ifname") == device);
