@@ -8,7 +8,7 @@ namespace Contiv.NetCtl;
 /// netctl's command tree, reproducing Contiv's commands, flags, aliases and output text so the
 /// tutorials' sessions replay unchanged. Output goes to the given writers (tests capture them).
 /// </summary>
-public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<string, string?, NetmasterClient> clientFactory)
+public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<NetmasterConnection, NetmasterClient> clientFactory)
 {
     public const string DefaultNetmaster = "http://127.0.0.1:9999";
 
@@ -26,9 +26,16 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<str
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_TOKEN"),
     };
 
+    private readonly Option<string?> _tlsCa = new("--tls-ca")
+    {
+        Description = "PEM file of the CA (or self-signed certificate) to trust for an https netmaster, instead of the system's CAs (env CONTIV_TLS_CA)",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_TLS_CA"),
+    };
+
     public RootCommand Build()
     {
-        var root = new RootCommand("netctl: command line client for ContivDocker's netmaster") { _netmaster, _token };
+        var root = new RootCommand("netctl: command line client for ContivDocker's netmaster") { _netmaster, _token, _tlsCa };
         root.Subcommands.Add(VersionCommand());
         root.Subcommands.Add(TenantCommand());
         root.Subcommands.Add(NetworkCommand());
@@ -207,13 +214,9 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<str
             var networks = await client.ListNetworksAsync(ct);
             if (!parse.GetValue(all))
             {
+                // Asked by name, so a tenant-scoped token gets "forbidden" for another tenant, not "does not exist".
                 var t = parse.GetValue(lsTenant)!;
-                var tenants = await client.ListTenantsAsync(ct);
-                if (!tenants.Any(x => x.TenantName == t))
-                {
-                    throw new NetCtlException($"tenant {t} does not exist");
-                }
-
+                await client.GetTenantAsync(t, ct);
                 networks = [.. networks.Where(n => n.TenantName == t)];
             }
 
@@ -326,7 +329,7 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<str
         {
             try
             {
-                var client = clientFactory(parse.GetValue(_netmaster)!, parse.GetValue(_token));
+                var client = clientFactory(new NetmasterConnection(parse.GetValue(_netmaster)!, parse.GetValue(_token), parse.GetValue(_tlsCa)));
                 await action(parse, client, ct);
                 return 0;
             }

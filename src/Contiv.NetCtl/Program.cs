@@ -1,4 +1,4 @@
 using Contiv.NetCtl;
 
-var commands = new NetCtlCommands(Console.Out, Console.Error, (url, token) => NetmasterClient.Create(url, token, TimeSpan.FromSeconds(30)));
+var commands = new NetCtlCommands(Console.Out, Console.Error, connection => NetmasterClient.Create(connection, TimeSpan.FromSeconds(30)));
 return await commands.RunAsync(args);

@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using Contiv.ControlPlane;
 using Contiv.Model;
 using Contiv.State;
@@ -8,16 +9,35 @@ namespace Contiv.NetMaster;
 /// <summary>Builds the netmaster web application (also used by tests, on a free port).</summary>
 public static class NetMasterHost
 {
-    public static async Task<WebApplication> BuildAsync(NetMasterOptions options, CancellationToken ct = default)
+    public static Task<WebApplication> BuildAsync(NetMasterOptions options, CancellationToken ct = default) => BuildAsync(options, null, ct);
+
+    /// <summary>Builds netmaster; <paramref name="configureLogging"/> adds log providers or levels (tests capture logs with it).</summary>
+    /// <exception cref="NetMasterConfigurationException">The listen address, TLS or token options are refused (nothing is bound).</exception>
+    public static async Task<WebApplication> BuildAsync(NetMasterOptions options, Action<ILoggingBuilder>? configureLogging, CancellationToken ct = default)
     {
+        // Checked first: a refused configuration never binds a socket or opens the store.
+        var security = NetMasterSecurity.Create(options);
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(ToUrl(options.ListenUrl));
+        builder.WebHost.UseUrls([.. security.Urls]);
+        if (security.Certificate is { } certificate)
+        {
+            // The slim builder leaves HTTPS out of Kestrel unless asked for.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.ServerCertificate = certificate;
+                https.ServerCertificateChain = security.Chain;
+                https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+            }));
+        }
+
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
+        configureLogging?.Invoke(builder.Logging);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContivJson.Default));
 
         // Malformed bodies raise BadHttpRequestException (mapped to a JSON error below) instead of
@@ -30,7 +50,15 @@ public static class NetMasterHost
         builder.Services.AddSingleton(control);
 
         var app = builder.Build();
-        app.UseExceptionHandler(errors => errors.Run(WriteErrorAsync));
+        app.Lifetime.ApplicationStopped.Register(security.Dispose);
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = WriteErrorAsync,
+
+            // Refusals are answers, not server faults: ASP.NET logs only the other exceptions.
+            SuppressDiagnosticsCallback = context => context.Exception is AccessDeniedException or BadHttpRequestException
+                or ContivException { Kind: ErrorKind.Invalid or ErrorKind.NotFound or ErrorKind.Conflict },
+        });
 
         // Error statuses the framework produces without an exception (415, 404 on unknown paths,
         // 405) also get the one-line JSON body netctl prints.
@@ -46,23 +74,37 @@ public static class NetMasterHost
             };
             await response.WriteAsJsonAsync(new ApiError(message), ContivJson.Default.ApiError);
         });
+        app.UseRouting();
+        TokenAuthentication.Use(app, security.Tokens);
         NetMasterApi.Map(app);
 
         await control.InitializeAsync(options.FwdMode, ct);
         app.Logger.LogInformation("netmaster {Version} serving on {Url} with state store {Store}",
-            VersionInfoReader.Read(typeof(NetMasterHost).Assembly).Version, options.ListenUrl, store.Description);
+            VersionInfoReader.Read(typeof(NetMasterHost).Assembly).Version, string.Join(", ", security.Urls), store.Description);
+        app.Logger.LogInformation("netmaster security: {Transport}, {Tokens}",
+            security.Certificate is null ? "plain HTTP (loopback only)" : $"TLS with certificate {security.Certificate.Subject} (SHA-256 {security.Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)})",
+            security.Tokens is null ? "no tokens (every caller is admin; loopback only)" : $"{security.Tokens.Count} bearer token(s) from {options.TokenFile}");
+        foreach (var warning in security.Warnings)
+        {
+            app.Logger.LogWarning("netmaster security: {Warning}", warning);
+        }
+
         return app;
     }
 
     /// <summary>Accepts Contiv's <c>:9999</c> / <c>host:port</c> forms as well as full URLs.</summary>
-    public static string ToUrl(string listen)
+    public static string ToUrl(string listen) => ToUrl(listen, tls: false);
+
+    /// <summary>As <see cref="ToUrl(string)"/>; <c>host:port</c> becomes https:// when <paramref name="tls"/>.</summary>
+    public static string ToUrl(string listen, bool tls)
     {
         if (listen.Contains("://", StringComparison.Ordinal))
         {
             return listen;
         }
 
-        return listen.StartsWith(':') ? $"http://0.0.0.0{listen}" : $"http://{listen}";
+        var scheme = tls ? "https" : "http";
+        return listen.StartsWith(':') ? $"{scheme}://0.0.0.0{listen}" : $"{scheme}://{listen}";
     }
 
     /// <summary>Maps failures to a status code and a one-line <c>{"error": ...}</c> body.</summary>
@@ -79,12 +121,20 @@ public static class NetMasterHost
             StoreConflictException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
             BadHttpRequestException e => (e.StatusCode == StatusCodes.Status415UnsupportedMediaType ? e.StatusCode : StatusCodes.Status400BadRequest,
                 "invalid request body: " + (e.InnerException?.Message ?? e.Message)),
+            AccessDeniedException e => (StatusCodes.Status403Forbidden, e.Message),
             _ => (StatusCodes.Status500InternalServerError, "internal error: " + error?.Message),
         };
 
         if (status == StatusCodes.Status500InternalServerError)
         {
             context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("netmaster").LogError(error, "unhandled error");
+        }
+        else if (status == StatusCodes.Status403Forbidden)
+        {
+            var caller = context.Features.Get<Caller>();
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(TokenAuthentication.LogCategory).LogWarning(
+                "403 {Method} {Path} from {Remote} with {Caller}: {Reason}", context.Request.Method, TokenAuthentication.LogText(context.Request.Path),
+                TokenAuthentication.Remote(context), caller?.Description ?? "no caller", error!.Message);
         }
 
         context.Response.StatusCode = status;

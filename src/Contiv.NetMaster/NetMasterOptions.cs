@@ -11,4 +11,20 @@ public sealed record NetMasterOptions
 
     /// <summary>Forwarding mode written into the global settings the first time the cluster starts.</summary>
     public string FwdMode { get; init; } = "bridge";
+
+    /// <summary>
+    /// PEM certificate (the server's first, then any intermediates) to serve HTTPS with; goes with
+    /// <see cref="TlsKeyFile"/>. Required when listening on anything but loopback.
+    /// </summary>
+    public string? TlsCertFile { get; init; }
+
+    /// <summary>PEM private key (unencrypted PKCS#8, PKCS#1 or EC) of <see cref="TlsCertFile"/>.</summary>
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>
+    /// Bearer tokens, one per line: <c>TOKEN</c> (admin: everything) or <c>TOKEN TENANT</c> (only that
+    /// tenant's objects). When given, every request but <c>/health</c> needs one of them, on any
+    /// address. Required when listening on anything but loopback.
+    /// </summary>
+    public string? TokenFile { get; init; }
 }

@@ -3,7 +3,7 @@ using Contiv.NetMaster;
 
 var listenUrl = new Option<string>("--listen-url")
 {
-    Description = "Address:port to serve the REST API on (loopback by default)",
+    Description = "Address:port to serve the REST API on (loopback by default; anything else needs --tls-cert, --tls-key and --token-file)",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETMASTER_LISTEN_URL") ?? "127.0.0.1:9999",
 };
 var clusterStore = new Option<string>("--cluster-store", "--store")
@@ -16,8 +16,23 @@ var fwdMode = new Option<string>("--fwd-mode", "--fwdmode")
     Description = "Forwarding mode for a new cluster: bridge or routing",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETMASTER_FORWARD_MODE") ?? "bridge",
 };
+var tlsCert = new Option<string?>("--tls-cert")
+{
+    Description = "PEM certificate (then any intermediates) to serve HTTPS with (env CONTIV_NETMASTER_TLS_CERT)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETMASTER_TLS_CERT"),
+};
+var tlsKey = new Option<string?>("--tls-key")
+{
+    Description = "PEM private key of --tls-cert (env CONTIV_NETMASTER_TLS_KEY)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETMASTER_TLS_KEY"),
+};
+var tokenFile = new Option<string?>("--token-file")
+{
+    Description = "Bearer tokens, one a line: TOKEN (admin) or TOKEN TENANT (that tenant only); every request but /health then needs one (env CONTIV_NETMASTER_TOKEN_FILE)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETMASTER_TOKEN_FILE"),
+};
 
-var root = new RootCommand("ContivDocker netmaster: the control plane's REST API") { listenUrl, clusterStore, fwdMode };
+var root = new RootCommand("ContivDocker netmaster: the control plane's REST API") { listenUrl, clusterStore, fwdMode, tlsCert, tlsKey, tokenFile };
 root.SetAction(async (parse, ct) =>
 {
     var options = new NetMasterOptions
@@ -25,9 +40,27 @@ root.SetAction(async (parse, ct) =>
         ListenUrl = parse.GetValue(listenUrl)!,
         ClusterStore = parse.GetValue(clusterStore)!,
         FwdMode = parse.GetValue(fwdMode)!,
+        TlsCertFile = parse.GetValue(tlsCert),
+        TlsKeyFile = parse.GetValue(tlsKey),
+        TokenFile = parse.GetValue(tokenFile),
     };
-    await using var app = await NetMasterHost.BuildAsync(options, ct);
-    await app.RunAsync();
+
+    WebApplication app;
+    try
+    {
+        app = await NetMasterHost.BuildAsync(options, ct);
+    }
+    catch (NetMasterConfigurationException e)
+    {
+        await Console.Error.WriteLineAsync($"netmaster: {e.Message}");
+        return 2;
+    }
+
+    await using (app)
+    {
+        await app.RunAsync();
+    }
+
     return 0;
 });
 

@@ -60,7 +60,7 @@ public sealed class NetMasterServer : IAsyncDisposable
     {
         using var stdout = new StringWriter { NewLine = "\n" };
         using var stderr = new StringWriter { NewLine = "\n" };
-        var commands = new NetCtlCommands(stdout, stderr, (u, token) => NetmasterClient.Create(u, token, TimeSpan.FromSeconds(10)));
+        var commands = new NetCtlCommands(stdout, stderr, connection => NetmasterClient.Create(connection, TimeSpan.FromSeconds(10)));
         var code = await commands.RunAsync(["--netmaster", url, .. args], TestContext.Current.CancellationToken);
         return new NetCtlRun(code, stdout.ToString(), stderr.ToString());
     }
