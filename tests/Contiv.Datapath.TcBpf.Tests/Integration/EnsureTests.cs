@@ -49,6 +49,45 @@ public class EnsureTests
     }
 
     [Fact]
+    public void EnsureAcrossNamespaces_puts_cvv_beside_the_bridge_and_cvu_with_both_programs_beside_the_uplink()
+    {
+        using var host = RootAndBpf.Namespace("ensx");
+        using var bridgeHost = RootAndBpf.Namespace("ensxbr");
+        using var ns = host.Open();
+        using var bridgeNs = bridgeHost.Open();
+        host.Run(netlink => netlink.CreateVethPair(new VethPairOptions("eth2", "wire", Mtu: 1400)));
+        bridgeHost.Run(netlink => netlink.CreateBridge("cvbr-v5"));
+        using var uplink = TcBpfVlanUplink.Open(ns);
+        using var bridgeLinks = bridgeNs.OpenNetlink();
+        using var tc = TrafficControl.Open(ns);
+
+        uplink.EnsureAcrossNamespaces(bridgeNs, bridgeLinks, "cvbr-v5", "eth2", 5);
+
+        var (eth2, cvu) = host.Run(n => (n.GetLink("eth2")!, n.GetLink("cvu-5")!));
+        var (bridge, cvv) = bridgeHost.Run(n => (n.GetLink("cvbr-v5")!, n.GetLink("cvv-5")!));
+        Assert.Null(host.Run(n => n.GetLink("cvv-5")));
+        Assert.Equal(bridge.Index, cvv.MasterIndex);
+        Assert.True(cvv.IsAdminUp && cvu.IsAdminUp);
+        Assert.Equal((1400, 1400), (cvv.Mtu, cvu.Mtu));
+        Assert.Contains("PROMISC", host.IpText("link", "show", "eth2"));
+        var tagger = Assert.Single(tc.ListFilters(cvu.Index, TcHook.Ingress));
+        Assert.Equal($"contiv-vlan-tag-5-to-if{eth2.Index}", tagger.BpfName);
+        var untagger = Assert.Single(tc.ListFilters(eth2.Index, TcHook.Ingress));
+        Assert.Equal($"contiv-vlan-untag-5-to-if{cvu.Index}", untagger.BpfName);
+
+        // Again: nothing is recreated or reloaded.
+        uplink.EnsureAcrossNamespaces(bridgeNs, bridgeLinks, "cvbr-v5", "eth2", 5);
+
+        Assert.Equal(cvu.Index, host.Run(n => n.GetLink("cvu-5")!.Index));
+        Assert.Equal(tagger.BpfProgramId, Assert.Single(tc.ListFilters(cvu.Index, TcHook.Ingress)).BpfProgramId);
+        Assert.Equal(untagger.BpfProgramId, Assert.Single(tc.ListFilters(eth2.Index, TcHook.Ingress)).BpfProgramId);
+
+        uplink.Remove("eth2", 5);
+        Assert.Empty(tc.ListFilters(eth2.Index, TcHook.Ingress));
+        Assert.Null(bridgeHost.Run(n => n.GetLink("cvv-5")));
+    }
+
+    [Fact]
     public void Ensure_refuses_a_missing_uplink_a_missing_bridge_and_a_device_that_is_no_bridge()
     {
         using var host = RootAndBpf.Namespace("enserr");
