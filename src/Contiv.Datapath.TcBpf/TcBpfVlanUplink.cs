@@ -132,16 +132,7 @@ public sealed class TcBpfVlanUplink : IDisposable
             _links.SetLinkUp(uplinkSide.Name);
         }
 
-        _tc.SetPromiscuous(uplinkLink.Index, on: true);
-
-        // Tagger first: until the untagger exists nothing reaches the bridge from the wire anyway.
-        _tc.EnsureClsact(uplinkSide.Index);
-        EnsureFilter(uplinkSide.Index, TagPriority, TagHandle, TagFilterName(vlanId, uplinkLink.Index),
-            () => VlanPrograms.Tagger(vlanId, uplinkLink.Index), $"cv_tag_{vlanId}");
-
-        _tc.EnsureClsact(uplinkLink.Index);
-        EnsureFilter(uplinkLink.Index, UntagPriority(vlanId), (uint)vlanId, UntagFilterName(vlanId, uplinkSide.Index),
-            () => VlanPrograms.Untagger(vlanId, uplinkSide.Index), $"cv_untag_{vlanId}");
+        AttachPrograms(vlanId, uplinkLink, uplinkSide);
     }
 
     /// <summary>
@@ -194,13 +185,7 @@ public sealed class TcBpfVlanUplink : IDisposable
 
         bridgeLinks.SetLinkUp(bridgeSideName);
         _links.SetLinkUp(uplinkSideName);
-        _tc.SetPromiscuous(uplinkLink.Index, on: true);
-        _tc.EnsureClsact(uplinkSide.Index);
-        EnsureFilter(uplinkSide.Index, TagPriority, TagHandle, TagFilterName(vlanId, uplinkLink.Index),
-            () => VlanPrograms.Tagger(vlanId, uplinkLink.Index), $"cv_tag_{vlanId}");
-        _tc.EnsureClsact(uplinkLink.Index);
-        EnsureFilter(uplinkLink.Index, UntagPriority(vlanId), (uint)vlanId, UntagFilterName(vlanId, uplinkSide.Index),
-            () => VlanPrograms.Untagger(vlanId, uplinkSide.Index), $"cv_untag_{vlanId}");
+        AttachPrograms(vlanId, uplinkLink, uplinkSide);
     }
 
     /// <summary>
@@ -306,6 +291,25 @@ public sealed class TcBpfVlanUplink : IDisposable
 
         using var program = BpfProgram.LoadSchedCls(programName, build());
         _tc.ReplaceBpfFilter(linkIndex, TcHook.Ingress, priority, handle, program, name);
+    }
+
+    /// <summary>
+    /// Sets the uplink promiscuous and attaches the tagger (cvu-V ingress) and the untagger (uplink
+    /// ingress), each behind a clsact qdisc, loading a program only where the attached one is missing
+    /// or targets another ifindex.
+    /// </summary>
+    private void AttachPrograms(int vlanId, LinkInfo uplinkLink, LinkInfo uplinkSide)
+    {
+        _tc.SetPromiscuous(uplinkLink.Index, on: true);
+
+        // Tagger first: until the untagger exists nothing reaches the bridge from the wire anyway.
+        _tc.EnsureClsact(uplinkSide.Index);
+        EnsureFilter(uplinkSide.Index, TagPriority, TagHandle, TagFilterName(vlanId, uplinkLink.Index),
+            () => VlanPrograms.Tagger(vlanId, uplinkLink.Index), $"cv_tag_{vlanId}");
+
+        _tc.EnsureClsact(uplinkLink.Index);
+        EnsureFilter(uplinkLink.Index, UntagPriority(vlanId), (uint)vlanId, UntagFilterName(vlanId, uplinkSide.Index),
+            () => VlanPrograms.Untagger(vlanId, uplinkSide.Index), $"cv_untag_{vlanId}");
     }
 
     /// <summary>
