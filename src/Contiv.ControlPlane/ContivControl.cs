@@ -469,6 +469,41 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
     public async Task<IReadOnlyList<HostRecord>> ListHostsAsync(CancellationToken ct = default) =>
         [.. (await store.ListAsync(StateKeys.HostsPrefix, ct)).Select(kv => Read(kv.Value, StateJson.Default.HostRecord))];
 
+    /// <summary>
+    /// The explicit rule for a host that disappeared: its endpoints, address leases and Docker
+    /// network bindings are reclaimed only by this call (netctl host rm), and only once the host has
+    /// missed heartbeats for <paramref name="presumedDeadAfter"/>, unless <paramref name="force"/>:
+    /// a host cut off by a partition may still be running its containers. Returns the number of
+    /// endpoints reclaimed.
+    /// </summary>
+    public async Task<int> RemoveHostAsync(string name, bool force, TimeSpan presumedDeadAfter, CancellationToken ct = default)
+    {
+        var key = StateKeys.Host(name);
+        var record = await GetOneAsync(key, ct) is { } text ? Read(text, StateJson.Default.HostRecord) : throw ContivException.NotFound($"host {name} is not registered");
+        var silentFor = _time.GetUtcNow() - record.LastSeen;
+        if (!force && silentFor < presumedDeadAfter)
+        {
+            throw ContivException.Conflict(
+                $"host {name} was seen {silentFor.TotalSeconds:0} s ago and may still be alive; its endpoints are reclaimed once it has been silent for {presumedDeadAfter.TotalSeconds:0} s (or use --force if you know it is gone)");
+        }
+
+        var endpoints = (await ListEndpointsAsync(null, ct)).Where(e => e.HomingHost == name).ToList();
+        foreach (var endpoint in endpoints)
+        {
+            await DeleteEndpointAsync(endpoint.Network, endpoint.EndpointId, ct);
+            await ReleaseAddressAsync(endpoint.Network, endpoint.IpAddress[0], ct);
+        }
+
+        foreach (var lease in await ListLeasesAsync(name, ct))
+        {
+            await ReleaseAddressAsync(lease.NetworkId, lease.Address, ct);
+        }
+
+        var hostKeys = (await store.ListAsync($"state/docknets/{name}/", ct)).Select(kv => new KeyWrite(kv.Key, null)).Append(new KeyWrite(key, null)).ToList();
+        await store.TryCommitAsync([], hostKeys, ct);
+        return endpoints.Count;
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------
 
     private static List<int> AddressesInUse(IpamRecord ipam)

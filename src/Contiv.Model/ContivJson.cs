@@ -20,6 +20,8 @@ namespace Contiv.Model;
 [JsonSerializable(typeof(List<EndpointOper>))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(VersionInfo))]
+[JsonSerializable(typeof(List<HostStatus>))]
+[JsonSerializable(typeof(HostRemoval))]
 public sealed partial class ContivJson : JsonSerializerContext
 {
     private static ContivJson? _indented;

@@ -234,3 +234,30 @@ public sealed class VersionInfo
     [JsonPropertyName("BuildTime")]
     public string BuildTime { get; set; } = string.Empty;
 }
+
+/// <summary>A host running netplugin, as netctl host ls shows it.</summary>
+public sealed class HostStatus
+{
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = string.Empty;
+
+    [JsonPropertyName("vtepIP")]
+    public string? VtepIp { get; set; }
+
+    [JsonPropertyName("lastSeen")]
+    public DateTimeOffset LastSeen { get; set; }
+
+    /// <summary><c>alive</c>, or <c>presumed-dead</c> after the netmaster's --host-timeout without a heartbeat.</summary>
+    [JsonPropertyName("state")]
+    public string State { get; set; } = "alive";
+
+    [JsonPropertyName("endpoints")]
+    public int Endpoints { get; set; }
+}
+
+/// <summary>The reply of a host removal.</summary>
+public sealed class HostRemoval
+{
+    [JsonPropertyName("reclaimedEndpoints")]
+    public int ReclaimedEndpoints { get; set; }
+}

@@ -41,6 +41,7 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         root.Subcommands.Add(NetworkCommand());
         root.Subcommands.Add(GlobalCommand());
         root.Subcommands.Add(EndpointCommand());
+        root.Subcommands.Add(HostCommand());
         return root;
     }
 
@@ -299,6 +300,52 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
     }
 
     // ---- endpoint --------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Hosts running netplugin. `host rm` is the explicit rule for a host that disappeared: it
+    /// reclaims the host's endpoints and addresses, and refuses while the host may still be alive.
+    /// </summary>
+    private Command HostCommand()
+    {
+        var host = new Command("host", "Hosts running netplugin");
+        var json = JsonOption();
+        var ls = new Command("ls", "List hosts with their VTEP, last heartbeat and state") { json };
+        ls.Aliases.Add("list");
+        SetAction(ls, async (parse, client, ct) =>
+        {
+            var hosts = await client.ListHostsAsync(ct);
+            if (parse.GetValue(json))
+            {
+                WriteJson(hosts, ContivJson.Indented.ListHostStatus);
+                return;
+            }
+
+            var rows = new List<IReadOnlyList<string>>
+            {
+                new[] { "Host", "VTEP IP", "Last Seen", "State", "Endpoints" },
+                new[] { "----", "-------", "---------", "-----", "---------" },
+            };
+            rows.AddRange(hosts.Select(h => new[]
+            {
+                h.Name, h.VtepIp ?? string.Empty, h.LastSeen.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture), h.State, NetworkRules.Format(h.Endpoints),
+            }));
+            output.Write(TableWriter.Render(rows));
+        });
+
+        var name = new Argument<string>("HOST");
+        var force = new Option<bool>("--force") { Description = "reclaim even if the host sent a heartbeat recently (only if you know it is gone)" };
+        var rm = new Command("rm", "Reclaim the endpoints and addresses of a host that is gone") { name, force };
+        rm.Aliases.Add("delete");
+        SetAction(rm, async (parse, client, ct) =>
+        {
+            var removed = await client.RemoveHostAsync(parse.GetValue(name)!, parse.GetValue(force), ct);
+            output.WriteLine($"Removed host {parse.GetValue(name)}: reclaimed {removed.ReclaimedEndpoints} endpoint(s)");
+        });
+
+        host.Subcommands.Add(ls);
+        host.Subcommands.Add(rm);
+        return host;
+    }
 
     private Command EndpointCommand()
     {

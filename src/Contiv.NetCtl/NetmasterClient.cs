@@ -106,6 +106,14 @@ public sealed class NetmasterClient
 
     public Task<VersionInfo> VersionAsync(CancellationToken ct) => GetAsync("/version", ContivJson.Default.VersionInfo, ct);
 
+    public Task<List<HostStatus>> ListHostsAsync(CancellationToken ct) => GetAsync("/api/v1/hosts/", ContivJson.Default.ListHostStatus, ct);
+
+    public async Task<HostRemoval> RemoveHostAsync(string host, bool force, CancellationToken ct)
+    {
+        using var response = await CallAsync(HttpMethod.Delete, $"/api/v1/hosts/{Escape(host)}/?force={(force ? "true" : "false")}", null, ct);
+        return await response.Content.ReadFromJsonAsync(ContivJson.Default.HostRemoval, ct) ?? new HostRemoval();
+    }
+
     private static string Escape(string s) => Uri.EscapeDataString(s);
 
     private static string NetworkPath(string tenant, string network) => Escape(tenant) + ":" + Escape(network);

@@ -94,6 +94,26 @@ public static class NetMasterApi
         api.MapGet("/inspect/endpoints/{endpointId}/", async (string endpointId, Caller caller, ContivControl control, CancellationToken ct) =>
             Results.Ok(new EndpointInspect { Oper = await FindEndpointAsync(Decode(endpointId), caller, control, ct) }));
 
+        api.MapGet("/hosts/", async (Caller caller, ContivControl control, NetMasterOptions options, CancellationToken ct) =>
+        {
+            caller.EnsureAdmin("listing hosts");
+            var endpoints = await control.ListEndpointsAsync(null, ct);
+            var now = DateTimeOffset.UtcNow;
+            return Results.Ok((await control.ListHostsAsync(ct)).Select(h => new HostStatus
+            {
+                Name = h.Name,
+                VtepIp = h.VtepIp,
+                LastSeen = h.LastSeen,
+                State = now - h.LastSeen < options.HostTimeout ? "alive" : "presumed-dead",
+                Endpoints = endpoints.Count(e => e.HomingHost == h.Name),
+            }).ToList());
+        });
+        api.MapDelete("/hosts/{name}/", async (string name, bool? force, Caller caller, ContivControl control, NetMasterOptions options, CancellationToken ct) =>
+        {
+            caller.EnsureAdmin("removing a host");
+            return Results.Ok(new HostRemoval { ReclaimedEndpoints = await control.RemoveHostAsync(Decode(name), force ?? false, options.HostTimeout, ct) });
+        });
+
         app.MapGet("/version", (Caller caller) => Results.Ok(BuildInfo.Current));
 
         // Open for load balancers and probes: it says "ok" or fails, nothing else.

@@ -48,6 +48,7 @@ public static class NetMasterHost
         var control = new ContivControl(store);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(control);
+        builder.Services.AddSingleton(options);
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(security.Dispose);

@@ -27,4 +27,10 @@ public sealed record NetMasterOptions
     /// address. Required when listening on anything but loopback.
     /// </summary>
     public string? TokenFile { get; init; }
+
+    /// <summary>
+    /// After how long without a heartbeat (agents send one every 10 s) a host is presumed dead, so
+    /// that `netctl host rm` may reclaim its endpoints without --force.
+    /// </summary>
+    public TimeSpan HostTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }

@@ -32,7 +32,12 @@ var tokenFile = new Option<string?>("--token-file")
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETMASTER_TOKEN_FILE"),
 };
 
-var root = new RootCommand("ContivDocker netmaster: the control plane's REST API") { listenUrl, clusterStore, fwdMode, tlsCert, tlsKey, tokenFile };
+var hostTimeout = new Option<int>("--host-timeout")
+{
+    Description = "seconds without a heartbeat after which a host is presumed dead (netctl host rm then reclaims its endpoints)",
+    DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("CONTIV_NETMASTER_HOST_TIMEOUT"), out var t) ? t : 60,
+};
+var root = new RootCommand("ContivDocker netmaster: the control plane's REST API") { listenUrl, clusterStore, fwdMode, tlsCert, tlsKey, tokenFile, hostTimeout };
 root.SetAction(async (parse, ct) =>
 {
     var options = new NetMasterOptions
@@ -40,6 +45,7 @@ root.SetAction(async (parse, ct) =>
         ListenUrl = parse.GetValue(listenUrl)!,
         ClusterStore = parse.GetValue(clusterStore)!,
         FwdMode = parse.GetValue(fwdMode)!,
+        HostTimeout = TimeSpan.FromSeconds(parse.GetValue(hostTimeout)),
         TlsCertFile = parse.GetValue(tlsCert),
         TlsKeyFile = parse.GetValue(tlsKey),
         TokenFile = parse.GetValue(tokenFile),

@@ -351,6 +351,16 @@ public sealed class PluginHandlers(
             return EmptyResponse.Instance;
         }
 
+        // Docker calls DeleteEndpoint before ReleaseAddress, so a live endpoint record with this
+        // address belongs to someone else: the address was reclaimed (netctl host rm, or this host's
+        // reclaim) and handed out again. Releasing it now would free another container's address.
+        var holder = (await control.ListEndpointsAsync(networkId, ct)).FirstOrDefault(e => e.IpAddress[0] == address);
+        if (holder is not null)
+        {
+            logger.LogWarning("not releasing {Address} in {NetworkId}: endpoint {EndpointId} on {Host} holds it now", address, networkId, holder.EndpointId[..Math.Min(12, holder.EndpointId.Length)], holder.HomingHost);
+            return EmptyResponse.Instance;
+        }
+
         if (await control.ReleaseAddressAsync(networkId, address, ct))
         {
             logger.LogInformation("released {Address} in {NetworkId}", address, networkId);

@@ -38,6 +38,7 @@ public class ContivLabFixture : IAsyncLifetime
 
         // Short enough for the reclaim tests to see it, long enough for a loaded docker run.
         ["CONTIV_NETPLUGIN_RECLAIM_AFTER"] = "15",
+        ["CONTIV_NETMASTER_HOST_TIMEOUT"] = "12",
         ["CONTIV_VXLAN_PORT"] = _vxlanPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["LAB_QUIET"] = "1",
     };
