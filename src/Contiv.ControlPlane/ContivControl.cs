@@ -248,7 +248,7 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
             var tags = RangeText.ParseNumberSet(snapshot[tagsKey]);
             tags.Remove(record.Tag);
             return new TransactionPlan<bool>(
-                [new KeyWrite(networkKey, null), new KeyWrite(tagsKey, RangeText.FormatNumbers(tags)), new KeyWrite(ipamKey, null), .. leases],
+                [new KeyWrite(networkKey, null), new KeyWrite(tagsKey, tags.Count == 0 ? null : RangeText.FormatNumbers(tags)), new KeyWrite(ipamKey, null), .. leases],
                 true);
         }, ct);
     }

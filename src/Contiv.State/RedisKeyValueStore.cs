@@ -148,7 +148,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         var result = new Dictionary<string, string?>(names.Length, StringComparer.Ordinal);
         for (var i = 0; i < names.Length; i++)
         {
-            result[names[i]] = values[i].IsNull ? null : values[i].ToString();
+            result[names[i]] = values[i].IsNull ? null : Decode(values[i]);
         }
 
         return result;
@@ -167,7 +167,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         var result = new List<KeyValuePair<string, string>>(flat.Length / 2);
         for (var i = 0; i + 1 < flat.Length; i += 2)
         {
-            result.Add(new KeyValuePair<string, string>(flat[i].ToString(), flat[i + 1].ToString()));
+            result.Add(new KeyValuePair<string, string>(flat[i].ToString(), Decode((RedisValue)flat[i + 1])));
         }
 
         // Redis orders by UTF-8 bytes; the contract is .NET ordinal (UTF-16) order. They differ only
@@ -305,6 +305,21 @@ public sealed class RedisKeyValueStore : IKeyValueStore
 
     private RedisKey DataKey(string key) => _dataKeyPrefix + key;
 
+    /// <summary>
+    /// Values are stored behind a one-character marker. StackExchange.Redis compares a condition's
+    /// expected value with the stored one numerically whenever both parse as numbers ("1,6" never
+    /// equalled itself; "1.50" equalled "1.500"), so a stored value must never look like a number.
+    /// </summary>
+    private const char ValueMarker = 'v';
+
+    private static RedisValue Encode(string value) => ValueMarker + value;
+
+    private static string Decode(RedisValue stored)
+    {
+        var text = stored.ToString();
+        return text.Length > 0 && text[0] == ValueMarker ? text[1..] : text;
+    }
+
     private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
@@ -327,7 +342,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
             var dataKey = DataKey(condition.Key);
             transaction.AddCondition(condition.ExpectedValue is null
                 ? Condition.KeyNotExists(dataKey)
-                : Condition.StringEqual(dataKey, condition.ExpectedValue));
+                : Condition.StringEqual(dataKey, Encode(condition.ExpectedValue)));
         }
 
         var queued = new List<Task>(writes.Count * 2 + 2);
@@ -340,7 +355,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
             }
             else
             {
-                queued.Add(transaction.StringSetAsync(DataKey(write.Key), write.Value));
+                queued.Add(transaction.StringSetAsync(DataKey(write.Key), Encode(write.Value)));
                 queued.Add(transaction.SortedSetAddAsync(_indexKey, write.Key, 0));
             }
         }

@@ -92,6 +92,33 @@ public abstract class KeyValueStoreContractTests : IAsyncLifetime
         Assert.All(writes, w => Assert.Contains(new KeyValuePair<string, string>(w.Key, w.Value!), listed));
     }
 
+    [Theory]
+    [InlineData("1,6")]
+    [InlineData("1-3,112")]
+    [InlineData("1.50")]
+    [InlineData("007")]
+    [InlineData("1e3")]
+    [InlineData("-0")]
+    public async Task A_condition_holds_on_values_that_look_like_numbers(string value)
+    {
+        // Regression: the Redis client compared "1,6" (a tag set) numerically with itself and the
+        // condition never held, so every later transaction on that key conflicted.
+        Assert.True(await CommitAsync(new KeyWrite("n/v", value)));
+        Assert.True(await Store.TryCommitAsync([new KeyCondition("n/v", value)], [new KeyWrite("n/w", "x")], Cancellation));
+        Assert.False(await Store.TryCommitAsync([new KeyCondition("n/v", value + "0")], [new KeyWrite("n/w", "y")], Cancellation));
+    }
+
+    [Fact]
+    public async Task A_condition_on_an_empty_value_holds_while_the_value_is_empty()
+    {
+        // Regression: control-plane tag sets become "" when their last network goes; a condition
+        // expecting "" must hold, or every later transaction on that key conflicts forever.
+        Assert.True(await CommitAsync(new KeyWrite("e/cond", string.Empty)));
+        Assert.True(await Store.TryCommitAsync([new KeyCondition("e/cond", string.Empty)], [new KeyWrite("e/cond", "1")], Cancellation));
+        Assert.Equal("1", (await Store.GetAsync(["e/cond"], Cancellation))["e/cond"]);
+        Assert.False(await Store.TryCommitAsync([new KeyCondition("e/cond", string.Empty)], [new KeyWrite("e/cond", "2")], Cancellation));
+    }
+
     [Fact]
     public async Task Empty_value_is_a_value_not_a_delete()
     {

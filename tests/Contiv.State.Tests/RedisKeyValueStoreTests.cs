@@ -36,7 +36,8 @@ public sealed class RedisKeyValueStoreTests(RedisServerFixture redis) : IClassFi
         Assert.True(await store.TryCommitAsync([], [new KeyWrite("a", "1"), new KeyWrite("b", "2")], Cancellation));
         Assert.True(await store.TryCommitAsync([], [new KeyWrite("b", null)], Cancellation));
 
-        Assert.Equal("1", await redis.Server.ExecuteAsync("GET", prefix + "data/a"));
+        // Stored behind the value marker (see RedisKeyValueStore.Encode).
+        Assert.Equal("v1", await redis.Server.ExecuteAsync("GET", prefix + "data/a"));
         Assert.Equal(0L, await redis.Server.ExecuteAsync("EXISTS", prefix + "data/b"));
         Assert.Equal(new object?[] { "a" }, await redis.Server.ExecuteAsync("ZRANGE", prefix + "index", "0", "-1"));
         var receipts = (object?[])(await redis.Server.ExecuteAsync("KEYS", prefix + "receipts/*"))!;
