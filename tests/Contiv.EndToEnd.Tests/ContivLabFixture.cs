@@ -123,7 +123,8 @@ public class ContivLabFixture : IAsyncLifetime
 
     private static string Quote(IEnumerable<string> args) => string.Join(' ', args.Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
 
-    private static string? Prerequisites()
+    /// <summary>Why the lab cannot run on this machine (null when it can); shared by every lab fixture.</summary>
+    internal static string? Prerequisites()
     {
         if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
         {
@@ -139,6 +140,8 @@ public class ContivLabFixture : IAsyncLifetime
         }
 
         var artifacts = Environment.GetEnvironmentVariable("CONTIV_ARTIFACTS") ?? Path.Combine(Repo.Root, "artifacts");
-        return File.Exists(Path.Combine(artifacts, "netplugin", "netplugin")) ? null : $"{artifacts} has no published programs: run scripts/build.sh first";
+        return new[] { "netplugin", "netmaster", "netctl" }.All(p => File.Exists(Path.Combine(artifacts, p, p)))
+            ? null
+            : $"{artifacts} has no published programs: run scripts/build.sh first";
     }
 }

@@ -27,7 +27,7 @@ public sealed class SwarmPluginLabFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        SkipReason = Prerequisites();
+        SkipReason = ContivLabFixture.Prerequisites();
         if (SkipReason is not null)
         {
             if (Environment.GetEnvironmentVariable("CONTIV_E2E_REQUIRED") == "1")
@@ -106,27 +106,6 @@ public sealed class SwarmPluginLabFixture : IAsyncLifetime
     public Task<CommandResult> BashAsync(string script, TimeSpan? timeout = null) => Shell.ContivAsync(script, timeout ?? TimeSpan.FromSeconds(90), Env);
 
     public Task<CommandResult> DockerAsync(string host, string args) => BashAsync($"lab_docker {host} {args}");
-
-    private static string? Prerequisites()
-    {
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
-        {
-            return "end-to-end tests need Linux and root (network namespaces, dockerd)";
-        }
-
-        foreach (var tool in new[] { "/usr/sbin/dockerd", "/usr/bin/redis-server", "/bin/busybox" })
-        {
-            if (!File.Exists(tool))
-            {
-                return $"{tool} is missing: run scripts/install-deps.sh";
-            }
-        }
-
-        var artifacts = Environment.GetEnvironmentVariable("CONTIV_ARTIFACTS") ?? Path.Combine(Repo.Root, "artifacts");
-        return File.Exists(Path.Combine(artifacts, "netmaster", "netmaster")) && File.Exists(Path.Combine(artifacts, "netctl", "netctl"))
-            ? null
-            : $"{artifacts} has no published netmaster/netctl: run scripts/build.sh first";
-    }
 }
 
 [CollectionDefinition(nameof(SwarmPluginLab))]
