@@ -49,6 +49,14 @@ public sealed class NetworkLifecycleTests(ContivLabFixture lab)
     }
 
     [Fact]
+    public async Task Plugin_socket_is_root_only()
+    {
+        lab.SkipIfUnavailable();
+        var stat = (await lab.BashAsync("stat -c '%a %U %F' \"$(lab_plugins_dir h1)/netplugin.sock\"")).EnsureSuccess("stat plugin socket");
+        Assert.Equal("600 root socket", stat.Stdout.Trim());
+    }
+
+    [Fact]
     public async Task Containers_on_one_host_get_contiv_addresses_mtu_and_ping_by_name()
     {
         lab.SkipIfUnavailable();
