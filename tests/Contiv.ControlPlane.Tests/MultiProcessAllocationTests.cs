@@ -56,40 +56,14 @@ public sealed class MultiProcessAllocationTests
     private static async Task<List<string[]>> RunAsync(string mode, string url, string argument, int count, Func<int, string>? perProcess = null)
     {
         using var outputs = TempDirectory.Create("contiv-cp-");
-        var tool = DotNetHost.BesideTests("Contiv.ControlPlane.StressTool.dll");
-        var children = new List<ChildProcess>();
-        try
-        {
-            for (var i = 0; i < Processes; i++)
+        await DotNetHost.RunTogetherAsync(
+            DotNetHost.BesideTests("Contiv.ControlPlane.StressTool.dll"),
+            Enumerable.Range(0, Processes).Select(i => new[]
             {
-                var arg = perProcess is null ? argument : $"{argument}-{perProcess(i)}";
-                children.Add(DotNetHost.StartAssembly(tool, [mode, url, arg, count.ToString(CultureInfo.InvariantCulture), outputs.Combine($"out-{i}.txt")]));
-            }
-
-            foreach (var child in children)
-            {
-                await child.ExpectLineAsync("ready", TimeSpan.FromSeconds(30));
-            }
-
-            foreach (var child in children)
-            {
-                await child.WriteLineAsync("go");
-            }
-
-            foreach (var child in children)
-            {
-                var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(90));
-                Assert.True(exit == 0, $"pid {child.Id} exited with {exit}: {child.StandardError}");
-            }
-
-            return [.. Enumerable.Range(0, Processes).Select(i => File.ReadAllLines(outputs.Combine($"out-{i}.txt")))];
-        }
-        finally
-        {
-            foreach (var child in children)
-            {
-                await child.DisposeAsync();
-            }
-        }
+                mode, url, perProcess is null ? argument : $"{argument}-{perProcess(i)}", count.ToString(CultureInfo.InvariantCulture), outputs.Combine($"out-{i}.txt"),
+            }),
+            readyTimeout: TimeSpan.FromSeconds(30),
+            finishTimeout: TimeSpan.FromSeconds(90));
+        return [.. Enumerable.Range(0, Processes).Select(i => File.ReadAllLines(outputs.Combine($"out-{i}.txt")))];
     }
 }

@@ -40,56 +40,29 @@ public sealed class MultiProcessAllocationTests
     private static async Task RunAllocatorsAsync(string storeUrl, int processes, int allocationsEach)
     {
         using var outputs = TempDirectory.Create("contiv-alloc-");
-        var tool = DotNetHost.BesideTests("Contiv.State.StressTool.dll");
-        var children = new List<ChildProcess>();
-        try
-        {
-            for (var i = 0; i < processes; i++)
-            {
-                children.Add(DotNetHost.StartAssembly(tool, ["allocate", storeUrl, BitmapKey, allocationsEach.ToString(CultureInfo.InvariantCulture), outputs.Combine($"slots-{i}.txt")]));
-            }
+        await DotNetHost.RunTogetherAsync(
+            DotNetHost.BesideTests("Contiv.State.StressTool.dll"),
+            Enumerable.Range(0, processes).Select(i => new[] { "allocate", storeUrl, BitmapKey, allocationsEach.ToString(CultureInfo.InvariantCulture), outputs.Combine($"slots-{i}.txt") }),
+            readyTimeout: TimeSpan.FromSeconds(30),
+            finishTimeout: TimeSpan.FromSeconds(60));
 
-            foreach (var child in children)
-            {
-                await child.ExpectLineAsync("ready", TimeSpan.FromSeconds(30));
-            }
+        var perProcess = Enumerable.Range(0, processes)
+            .Select(i => File.ReadAllLines(outputs.Combine($"slots-{i}.txt")).Select(line => int.Parse(line, CultureInfo.InvariantCulture)).ToList())
+            .ToList();
+        var all = perProcess.SelectMany(slots => slots).ToList();
+        var duplicates = all.GroupBy(slot => slot).Where(g => g.Count() > 1).Select(g => g.Key).Take(10).ToList();
+        Assert.True(duplicates.Count == 0, $"slots handed out more than once: {string.Join(", ", duplicates)}");
+        Assert.Equal(processes * allocationsEach, all.Count);
+        // Nothing is ever freed, so "lowest free" hands out exactly 0..N-1.
+        Assert.Equal(Enumerable.Range(0, all.Count), all.Order());
+        // The processes really competed: slot ranges interleave rather than following each other.
+        var ranges = perProcess.Select(slots => (First: slots.Min(), Last: slots.Max())).ToList();
+        var interleaved = ranges.SelectMany((a, i) => ranges.Skip(i + 1), (a, b) => a.First < b.Last && b.First < a.Last).Any(overlap => overlap);
+        Assert.True(interleaved, $"the allocators did not run concurrently: slot ranges {string.Join(", ", ranges)}");
 
-            foreach (var child in children)
-            {
-                await child.WriteLineAsync("go");
-            }
-
-            foreach (var child in children)
-            {
-                var exitCode = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
-                Assert.True(exitCode == 0, $"allocator pid {child.Id} exited with {exitCode}: {child.StandardError}");
-            }
-
-            var perProcess = Enumerable.Range(0, processes)
-                .Select(i => File.ReadAllLines(outputs.Combine($"slots-{i}.txt")).Select(line => int.Parse(line, CultureInfo.InvariantCulture)).ToList())
-                .ToList();
-            var all = perProcess.SelectMany(slots => slots).ToList();
-            var duplicates = all.GroupBy(slot => slot).Where(g => g.Count() > 1).Select(g => g.Key).Take(10).ToList();
-            Assert.True(duplicates.Count == 0, $"slots handed out more than once: {string.Join(", ", duplicates)}");
-            Assert.Equal(processes * allocationsEach, all.Count);
-            // Nothing is ever freed, so "lowest free" hands out exactly 0..N-1.
-            Assert.Equal(Enumerable.Range(0, all.Count), all.Order());
-            // The processes really competed: slot ranges interleave rather than following each other.
-            var ranges = perProcess.Select(slots => (First: slots.Min(), Last: slots.Max())).ToList();
-            var interleaved = ranges.SelectMany((a, i) => ranges.Skip(i + 1), (a, b) => a.First < b.Last && b.First < a.Last).Any(overlap => overlap);
-            Assert.True(interleaved, $"the allocators did not run concurrently: slot ranges {string.Join(", ", ranges)}");
-
-            await using var store = KeyValueStoreFactory.Create(storeUrl);
-            var bitmap = (await store.GetAsync([BitmapKey], TestContext.Current.CancellationToken))[BitmapKey];
-            Assert.Equal(new string('1', all.Count), bitmap);
-        }
-        finally
-        {
-            foreach (var child in children)
-            {
-                await child.DisposeAsync();
-            }
-        }
+        await using var store = KeyValueStoreFactory.Create(storeUrl);
+        var bitmap = (await store.GetAsync([BitmapKey], TestContext.Current.CancellationToken))[BitmapKey];
+        Assert.Equal(new string('1', all.Count), bitmap);
     }
 }
 

@@ -13,6 +13,47 @@ public static class DotNetHost
     public static ChildProcess StartAssembly(string assemblyPath, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null) =>
         ChildProcess.Start(Path, ["exec", assemblyPath, .. arguments], environment);
 
+    /// <summary>
+    /// Runs one child per argument list of a tool that prints "ready", waits for "go" on stdin and
+    /// exits 0 when done: all are started, all must be ready, then all are released at once so
+    /// they really compete. Fails with the child's stderr if one exits non-zero; kills them all
+    /// (by PID) on the way out.
+    /// </summary>
+    public static async Task RunTogetherAsync(string assemblyPath, IEnumerable<IEnumerable<string>> argumentsPerChild, TimeSpan readyTimeout, TimeSpan finishTimeout)
+    {
+        var children = new List<ChildProcess>();
+        try
+        {
+            foreach (var arguments in argumentsPerChild)
+            {
+                children.Add(StartAssembly(assemblyPath, arguments));
+            }
+
+            foreach (var child in children)
+            {
+                await child.ExpectLineAsync("ready", readyTimeout);
+            }
+
+            foreach (var child in children)
+            {
+                await child.WriteLineAsync("go");
+            }
+
+            foreach (var child in children)
+            {
+                var exitCode = await child.WaitForExitAsync(finishTimeout);
+                Xunit.Assert.True(exitCode == 0, $"pid {child.Id} exited with {exitCode}: {child.StandardError}");
+            }
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                await child.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>The path of an assembly copied next to the running tests (e.g. a referenced tool project).</summary>
     public static string BesideTests(string fileName)
     {
