@@ -51,6 +51,11 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
     public RootCommand Build()
     {
         var root = new RootCommand("netctl: command line client for ContivDocker's netmaster") { _netmaster, _token, _tlsCa, _json };
+
+        // DOS-style spellings only clutter shell completion on a Unix tool; -h, -? and --help stay.
+        var help = root.Options.OfType<System.CommandLine.Help.HelpOption>().Single();
+        help.Aliases.Remove("/?");
+        help.Aliases.Remove("/h");
         root.Subcommands.Add(VersionCommand());
         root.Subcommands.Add(TenantCommand());
         root.Subcommands.Add(NetworkCommand());
@@ -303,6 +308,7 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
             current.FwdMode = parse.GetValue(fwd) ?? current.FwdMode;
             current.ArpMode = parse.GetValue(arp) ?? current.ArpMode;
             current.PvtSubnet = parse.GetValue(pvt) ?? current.PvtSubnet;
+            current.Key ??= "global";
 
             // Contiv prints nothing here; --json shows the settings now in force.
             await ReportAsync(parse, null, () => client.SetGlobalAsync(current, ct), new ChangeReport { Action = ChangeReport.Set, Kind = "global", Key = "global", Global = current });
@@ -317,6 +323,8 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
             var g = await client.GetGlobalAsync(ct);
             if (parse.GetValue(_json))
             {
+                // Contiv's object carries its key (as `global inspect`'s Config does); netmaster's GET may leave it out.
+                g.Key ??= "global";
                 WriteJson(g, ContivJson.Indented.GlobalSettings);
                 return;
             }
