@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Completions;
 using System.Text.Json;
 using Contiv.Model;
 
@@ -7,6 +8,10 @@ namespace Contiv.NetCtl;
 /// <summary>
 /// netctl's command tree, reproducing Contiv's commands, flags, aliases and output text so the
 /// tutorials' sessions replay unchanged. Output goes to the given writers (tests capture them).
+/// <c>--json</c> (<c>-j</c>, on every command) prints JSON instead of text: the same JSON for the
+/// inspect commands, netmaster's objects for the listings and <c>global info</c>, a
+/// <see cref="ChangeReport"/> for the commands that change something. Errors are the same with or
+/// without it: one <c>Error: ...</c> line on stderr, exit code 1, nothing on stdout.
 /// </summary>
 public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<NetmasterConnection, NetmasterClient> clientFactory)
 {
@@ -33,15 +38,31 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_TLS_CA"),
     };
 
+    // Recursive, so every command takes it, as `-j` or `--json` (Contiv's spelling on `ls`).
+    private readonly Option<bool> _json = new("--json", "-j")
+    {
+        Description = "print JSON instead of text (errors stay one line on stderr)",
+        Recursive = true,
+    };
+
+    /// <summary>How long a shell completion waits for netmaster's names before offering none.</summary>
+    public static TimeSpan CompletionTimeout { get; } = TimeSpan.FromSeconds(2);
+
     public RootCommand Build()
     {
-        var root = new RootCommand("netctl: command line client for ContivDocker's netmaster") { _netmaster, _token, _tlsCa };
+        var root = new RootCommand("netctl: command line client for ContivDocker's netmaster") { _netmaster, _token, _tlsCa, _json };
+
+        // DOS-style spellings only clutter shell completion on a Unix tool; -h, -? and --help stay.
+        var help = root.Options.OfType<System.CommandLine.Help.HelpOption>().Single();
+        help.Aliases.Remove("/?");
+        help.Aliases.Remove("/h");
         root.Subcommands.Add(VersionCommand());
         root.Subcommands.Add(TenantCommand());
         root.Subcommands.Add(NetworkCommand());
         root.Subcommands.Add(GlobalCommand());
         root.Subcommands.Add(EndpointCommand());
         root.Subcommands.Add(HostCommand());
+        root.Subcommands.Add(CompletionCommand());
         return root;
     }
 
@@ -79,6 +100,12 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         SetAction(command, async (parse, client, ct) =>
         {
             var local = VersionInfoReader.Read(typeof(NetCtlCommands).Assembly);
+            if (parse.GetValue(_json))
+            {
+                WriteJson(new VersionReport { Client = local, Server = await client.VersionAsync(ct) }, NetCtlJson.Default.VersionReport);
+                return;
+            }
+
             output.Write($"Client Version:\nVersion: {local.Version}\nGitCommit: {local.GitCommit}\nBuildTime: {local.BuildTime}\n\n");
             var server = await client.VersionAsync(ct);
             output.Write($"Server Version:\nVersion: {server.Version}\nGitCommit: {server.GitCommit}\nBuildTime: {server.BuildTime}\n");
@@ -98,33 +125,31 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         {
             var name = parse.GetValue(createName)!;
             Names.ValidateTenant(name);
-            output.WriteLine($"Creating tenant: {name}");
-            await client.CreateTenantAsync(new Tenant { Key = name, TenantName = name }, ct);
+            var created = new Tenant { Key = name, TenantName = name };
+            await ReportAsync(parse, $"Creating tenant: {name}", () => client.CreateTenantAsync(created, ct), new ChangeReport { Action = ChangeReport.Create, Kind = "tenant", Key = name, Tenant = created });
         });
 
-        var rmName = new Argument<string>("TENANT");
+        var rmName = TenantArgument();
         var rm = new Command("rm", "Delete a tenant") { rmName };
         rm.Aliases.Add("delete");
         SetAction(rm, async (parse, client, ct) =>
         {
             var name = parse.GetValue(rmName)!;
-            output.WriteLine($"Deleting tenant {name}");
-            await client.DeleteTenantAsync(name, ct);
+            await ReportAsync(parse, $"Deleting tenant {name}", () => client.DeleteTenantAsync(name, ct), new ChangeReport { Action = ChangeReport.Delete, Kind = "tenant", Key = name });
         });
 
-        var inspectName = new Argument<string>("TENANT");
+        var inspectName = TenantArgument();
         var inspect = new Command("inspect", "Inspect a tenant") { inspectName };
         SetAction(inspect, async (parse, client, ct) =>
             WriteJson(await client.InspectTenantAsync(parse.GetValue(inspectName)!, ct), ContivJson.Indented.TenantInspect));
 
-        var json = JsonOption();
         var quiet = QuietOption();
-        var ls = new Command("ls", "List tenants") { json, quiet };
+        var ls = new Command("ls", "List tenants") { quiet };
         ls.Aliases.Add("list");
         SetAction(ls, async (parse, client, ct) =>
         {
             var tenants = await client.ListTenantsAsync(ct);
-            if (parse.GetValue(json))
+            if (parse.GetValue(_json))
             {
                 WriteJson(tenants, ContivJson.Indented.ListTenant);
             }
@@ -161,8 +186,10 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         var subnetV6 = new Option<string?>("--subnetv6", "-s6") { Description = "IPv6 subnet in CIDR notation" };
         var gatewayV6 = new Option<string?>("--gatewayv6", "-g6") { Description = "IPv6 gateway" };
         var encap = new Option<string>("--encap", "-e") { Description = "encapsulation: vxlan or vlan", DefaultValueFactory = _ => "vxlan" };
+        encap.CompletionSources.Add("vxlan", "vlan");
         var pktTag = new Option<int>("--pkt-tag", "-p") { Description = "VLAN id or VXLAN VNI (0: allocate one)" };
         var nwType = new Option<string>("--nw-type", "-n") { Description = "network type: data or infra", DefaultValueFactory = _ => "data" };
+        nwType.CompletionSources.Add("data", "infra");
         var nwTag = new Option<string?>("--nw-tag", "--tag") { Description = "network tag (defaults to NETWORK.TENANT)" };
         var create = new Command("create", "Create a network") { name, tenant, subnet, gateway, subnetV6, gatewayV6, encap, pktTag, nwType, nwTag };
         SetAction(create, async (parse, client, ct) =>
@@ -183,32 +210,30 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
 
             // Checked here too so obvious mistakes never reach the server (Contiv does the same).
             NetworkRules.Normalize(net);
-            output.WriteLine($"Creating network {net.TenantName}:{net.NetworkName}");
-            await client.CreateNetworkAsync(net, ct);
+            var key = $"{net.TenantName}:{net.NetworkName}";
+            await ReportAsync(parse, $"Creating network {key}", () => client.CreateNetworkAsync(net, ct), new ChangeReport { Action = ChangeReport.Create, Kind = "network", Key = key, Network = net });
         });
 
-        var rmName = new Argument<string>("NETWORK");
         var rmTenant = TenantOption();
+        var rmName = NetworkArgument(rmTenant);
         var rm = new Command("rm", "Delete a network") { rmName, rmTenant };
         rm.Aliases.Add("delete");
         SetAction(rm, async (parse, client, ct) =>
         {
             var (t, n) = (parse.GetValue(rmTenant)!, parse.GetValue(rmName)!);
-            output.WriteLine($"Deleting network {t}:{n}");
-            await client.DeleteNetworkAsync(t, n, ct);
+            await ReportAsync(parse, $"Deleting network {t}:{n}", () => client.DeleteNetworkAsync(t, n, ct), new ChangeReport { Action = ChangeReport.Delete, Kind = "network", Key = $"{t}:{n}" });
         });
 
-        var inspectName = new Argument<string>("NETWORK");
         var inspectTenant = TenantOption();
+        var inspectName = NetworkArgument(inspectTenant);
         var inspect = new Command("inspect", "Inspect a network") { inspectName, inspectTenant };
         SetAction(inspect, async (parse, client, ct) =>
             WriteJson(await client.InspectNetworkAsync(parse.GetValue(inspectTenant)!, parse.GetValue(inspectName)!, ct), ContivJson.Indented.NetworkInspect));
 
         var lsTenant = TenantOption();
         var all = new Option<bool>("--all", "-a") { Description = "list networks of every tenant" };
-        var json = JsonOption();
         var quiet = QuietOption();
-        var ls = new Command("ls", "List networks") { lsTenant, all, json, quiet };
+        var ls = new Command("ls", "List networks") { lsTenant, all, quiet };
         ls.Aliases.Add("list");
         SetAction(ls, async (parse, client, ct) =>
         {
@@ -221,7 +246,7 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
                 networks = [.. networks.Where(n => n.TenantName == t)];
             }
 
-            if (parse.GetValue(json))
+            if (parse.GetValue(_json))
             {
                 WriteJson(networks, ContivJson.Indented.ListNetwork);
             }
@@ -265,10 +290,13 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         var global = new Command("global", "Global settings");
 
         var fabric = new Option<string?>("--fabric-mode", "-f") { Description = "fabric mode: default, aci or aci-opflex" };
+        fabric.CompletionSources.Add("default", "aci", "aci-opflex");
         var vlans = new Option<string?>("--vlan-range", "-v") { Description = "allowed VLAN ids, e.g. 1-4094" };
         var vxlans = new Option<string?>("--vxlan-range", "-x") { Description = "allowed VXLAN VNIs, e.g. 1-10000" };
         var fwd = new Option<string?>("--fwd-mode", "-b") { Description = "forwarding mode: bridge or routing" };
+        fwd.CompletionSources.Add("bridge", "routing");
         var arp = new Option<string?>("--arp-mode", "-a") { Description = "ARP mode: proxy or flood" };
+        arp.CompletionSources.Add("proxy", "flood");
         var pvt = new Option<string?>("--private-subnet", "-s") { Description = "private subnet for host access, e.g. 172.19.0.0/16" };
         var set = new Command("set", "Change global settings (only the flags given)") { fabric, vlans, vxlans, fwd, arp, pvt };
         SetAction(set, async (parse, client, ct) =>
@@ -280,7 +308,10 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
             current.FwdMode = parse.GetValue(fwd) ?? current.FwdMode;
             current.ArpMode = parse.GetValue(arp) ?? current.ArpMode;
             current.PvtSubnet = parse.GetValue(pvt) ?? current.PvtSubnet;
-            await client.SetGlobalAsync(current, ct);
+            current.Key ??= "global";
+
+            // Contiv prints nothing here; --json shows the settings now in force.
+            await ReportAsync(parse, null, () => client.SetGlobalAsync(current, ct), new ChangeReport { Action = ChangeReport.Set, Kind = "global", Key = "global", Global = current });
         });
 
         var inspect = new Command("inspect", "Inspect global settings");
@@ -290,6 +321,14 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         SetAction(info, async (parse, client, ct) =>
         {
             var g = await client.GetGlobalAsync(ct);
+            if (parse.GetValue(_json))
+            {
+                // Contiv's object carries its key (as `global inspect`'s Config does); netmaster's GET may leave it out.
+                g.Key ??= "global";
+                WriteJson(g, ContivJson.Indented.GlobalSettings);
+                return;
+            }
+
             output.Write($"Fabric mode: {g.NetworkInfraType}\nForward mode: {g.FwdMode}\nARP mode: {g.ArpMode}\nVlan Range: {g.Vlans}\nVxlan range: {g.Vxlans}\nPrivate subnet: {g.PvtSubnet}\n");
         });
 
@@ -308,13 +347,12 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
     private Command HostCommand()
     {
         var host = new Command("host", "Hosts running netplugin");
-        var json = JsonOption();
-        var ls = new Command("ls", "List hosts with their VTEP, last heartbeat and state") { json };
+        var ls = new Command("ls", "List hosts with their VTEP, last heartbeat and state");
         ls.Aliases.Add("list");
         SetAction(ls, async (parse, client, ct) =>
         {
             var hosts = await client.ListHostsAsync(ct);
-            if (parse.GetValue(json))
+            if (parse.GetValue(_json))
             {
                 WriteJson(hosts, ContivJson.Indented.ListHostStatus);
                 return;
@@ -332,14 +370,22 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
             output.Write(TableWriter.Render(rows));
         });
 
-        var name = new Argument<string>("HOST");
+        var name = new Argument<string>("HOST") { HelpName = "HOST" };
+        name.CompletionSources.Add(RemoteNames(async (client, _, ct) => (await client.ListHostsAsync(ct)).Select(h => h.Name)));
         var force = new Option<bool>("--force") { Description = "reclaim even if the host sent a heartbeat recently (only if you know it is gone)" };
         var rm = new Command("rm", "Reclaim the endpoints and addresses of a host that is gone") { name, force };
         rm.Aliases.Add("delete");
         SetAction(rm, async (parse, client, ct) =>
         {
-            var removed = await client.RemoveHostAsync(parse.GetValue(name)!, parse.GetValue(force), ct);
-            output.WriteLine($"Removed host {parse.GetValue(name)}: reclaimed {removed.ReclaimedEndpoints} endpoint(s)");
+            var host = parse.GetValue(name)!;
+            var removed = await client.RemoveHostAsync(host, parse.GetValue(force), ct);
+            if (parse.GetValue(_json))
+            {
+                WriteJson(new ChangeReport { Action = ChangeReport.Delete, Kind = "host", Key = host, ReclaimedEndpoints = removed.ReclaimedEndpoints }, NetCtlJson.Default.ChangeReport);
+                return;
+            }
+
+            output.WriteLine($"Removed host {host}: reclaimed {removed.ReclaimedEndpoints} endpoint(s)");
         });
 
         host.Subcommands.Add(ls);
@@ -353,6 +399,7 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         endpoint.Aliases.Add("ep");
         var id = new Argument<string>("ENDPOINT-ID");
         var inspect = new Command("inspect", "Inspect an endpoint by its Docker endpoint id (or a unique prefix)") { id };
+        // Endpoint ids are not completed: netmaster has no endpoint listing (they are spread over each network's inspect).
         SetAction(inspect, async (parse, client, ct) => WriteJson(await client.InspectEndpointAsync(parse.GetValue(id)!, ct), ContivJson.Indented.EndpointInspect));
         endpoint.Subcommands.Add(inspect);
         return endpoint;
@@ -360,9 +407,98 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
 
     // ---- plumbing --------------------------------------------------------------------------------
 
-    private static Option<string> TenantOption() => new("--tenant", "-t") { Description = "tenant name", DefaultValueFactory = _ => Names.DefaultTenant };
+    private Option<string> TenantOption()
+    {
+        var option = new Option<string>("--tenant", "-t") { Description = "tenant name", HelpName = "tenant", DefaultValueFactory = _ => Names.DefaultTenant };
+        option.CompletionSources.Add(TenantNames());
+        return option;
+    }
 
-    private static Option<bool> JsonOption() => new("--json", "-j") { Description = "print JSON" };
+    private Argument<string> TenantArgument()
+    {
+        var argument = new Argument<string>("TENANT") { HelpName = "TENANT" };
+        argument.CompletionSources.Add(TenantNames());
+        return argument;
+    }
+
+    /// <summary>A NETWORK argument completed with the networks of the tenant given by <paramref name="tenant"/>.</summary>
+    private Argument<string> NetworkArgument(Option<string> tenant)
+    {
+        var argument = new Argument<string>("NETWORK") { HelpName = "NETWORK" };
+        argument.CompletionSources.Add(RemoteNames(async (client, parse, ct) =>
+        {
+            var t = parse.GetValue(tenant) ?? Names.DefaultTenant;
+            return (await client.ListNetworksAsync(ct)).Where(n => n.TenantName == t).Select(n => n.NetworkName);
+        }));
+        return argument;
+    }
+
+    private Func<CompletionContext, IEnumerable<CompletionItem>> TenantNames() =>
+        RemoteNames(async (client, _, ct) => (await client.ListTenantsAsync(ct)).Select(t => t.TenantName));
+
+    /// <summary>
+    /// A completion source of names read from netmaster, with the connection options on the line
+    /// being completed (or their environment variables). Completion must never fail or hang the
+    /// shell: an unreachable or refusing netmaster, or one slower than <see cref="CompletionTimeout"/>,
+    /// gives no names.
+    /// </summary>
+    private Func<CompletionContext, IEnumerable<CompletionItem>> RemoteNames(Func<NetmasterClient, ParseResult, CancellationToken, Task<IEnumerable<string>>> names) =>
+        context =>
+        {
+            // The help builder asks for completions too (with the empty context) to draw value
+            // placeholders when a symbol has no HelpName; help must not wait for netmaster.
+            if (ReferenceEquals(context, CompletionContext.Empty))
+            {
+                return [];
+            }
+
+            try
+            {
+                using var timeout = new CancellationTokenSource(CompletionTimeout);
+                var client = clientFactory(Connection(context.ParseResult));
+
+                // System.CommandLine's completion sources are synchronous.
+                var all = names(client, context.ParseResult, timeout.Token).GetAwaiter().GetResult();
+                return [.. NameCompletion.Matching(all, context.WordToComplete).Select(n => new CompletionItem(n))];
+            }
+            catch (Exception e) when (e is NetCtlException or ContivException or OperationCanceledException or HttpRequestException or JsonException)
+            {
+                return [];
+            }
+        };
+
+    private NetmasterConnection Connection(ParseResult parse) => new(parse.GetValue(_netmaster)!, parse.GetValue(_token), parse.GetValue(_tlsCa));
+
+    /// <summary>
+    /// Prints <paramref name="text"/> (before the request, as Contiv does) or, with --json, the
+    /// report once the request succeeded, so a failed command leaves stdout empty.
+    /// </summary>
+    private async Task ReportAsync(ParseResult parse, string? text, Func<Task> request, ChangeReport report)
+    {
+        var json = parse.GetValue(_json);
+        if (!json && text is not null)
+        {
+            await output.WriteLineAsync(text);
+        }
+
+        await request();
+        if (json)
+        {
+            WriteJson(report, NetCtlJson.Default.ChangeReport);
+        }
+    }
+
+    // ---- completion ------------------------------------------------------------------------------
+
+    /// <summary>Needs no netmaster, so it works (and is loaded by shells) whatever --netmaster says.</summary>
+    private Command CompletionCommand()
+    {
+        var shell = new Argument<string>("SHELL") { Description = "bash or zsh" };
+        shell.AcceptOnlyFromAmong([.. ShellCompletion.Shells]);
+        var command = new Command("completion", "Print a shell completion script: source <(netctl completion bash)") { shell };
+        command.SetAction(parse => output.Write(ShellCompletion.For(parse.GetValue(shell)!)));
+        return command;
+    }
 
     private static Option<bool> QuietOption() => new("--quiet", "-q") { Description = "print names only" };
 
@@ -376,7 +512,7 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
         {
             try
             {
-                var client = clientFactory(new NetmasterConnection(parse.GetValue(_netmaster)!, parse.GetValue(_token), parse.GetValue(_tlsCa)));
+                var client = clientFactory(Connection(parse));
                 await action(parse, client, ct);
                 return 0;
             }
