@@ -8,7 +8,7 @@
 #                                                 with that host's name, VTEP, docker socket and the lab Redis
 #
 # The plugin dir ($PLUGIN_DIR, default artifacts/plugin) holds config.json (plugin-config/config.json)
-# and rootfs/: a self-contained `dotnet publish -r linux-x64` of src/Contiv.NetPlugin (no .NET runtime
+# and rootfs/: the native (NativeAOT) netplugin published by scripts/lib/publish.sh (no .NET runtime
 # needed in the rootfs), the shared libraries ldd reports for it, and a static busybox (/bin/sh for
 # the entry point, and for debugging). It is rebuilt only when the sources, plugin-config/ or this
 # script change (key in $PLUGIN_DIR/.key); PLUGIN_REBUILD=1 forces a rebuild.
@@ -25,6 +25,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${PLUGIN_ENABLE_TIMEOUT:=60}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# shellcheck source=lib/publish.sh
+source "$ROOT/scripts/lib/publish.sh"
+
 say() { printf '[plugin-build] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
@@ -34,7 +37,7 @@ source_key() {
     cd "$ROOT"
     {
       find src -type d \( -name bin -o -name obj \) -prune -o -type f -print
-      printf '%s\n' Directory.Build.props Directory.Packages.props global.json scripts/plugin-build.sh
+      printf '%s\n' Directory.Build.props Directory.Packages.props global.json scripts/plugin-build.sh scripts/lib/publish.sh
       find plugin-config -type f
     } | LC_ALL=C sort | xargs -d '\n' sha256sum | sha256sum | cut -c1-16
   )
@@ -79,15 +82,13 @@ build() {
   for f in .editorconfig NuGet.config nuget.config; do [ -e "$ROOT/$f" ] && inputs+=("$f"); done
   mkdir -p "$tmp/src"
   tar -C "$ROOT" --exclude=bin --exclude=obj -cf - "${inputs[@]}" | tar -C "$tmp/src" -xf -
-  say "dotnet publish -r linux-x64 --self-contained src/Contiv.NetPlugin"
-  dotnet publish "$tmp/src/src/Contiv.NetPlugin/Contiv.NetPlugin.csproj" -c Release -r linux-x64 --self-contained \
-    -p:SourceRevisionId="$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)" \
-    --nologo -v quiet -clp:ErrorsOnly -o "$tmp/publish" >&2
+  say "publish src/Contiv.NetPlugin (native, $(contiv_rid))"
+  contiv_publish NetPlugin "$tmp/publish" "$tmp/src" \
+    -p:SourceRevisionId="$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)" >&2
   [ -x "$tmp/publish/Contiv.NetPlugin" ] || die "dotnet publish produced no $tmp/publish/Contiv.NetPlugin"
   mkdir -p "$rootfs"/{bin,etc,tmp,proc,sys,dev,run,root,var/run/contiv,var/lib/contiv-propagated,netplugin}
   chmod 1777 "$rootfs/tmp"
   cp -a "$tmp/publish/." "$rootfs/netplugin/"
-  rm -f "$rootfs"/netplugin/*.pdb "$rootfs"/netplugin/*.xml
   cp "$ROOT/plugin-config/entrypoint.sh" "$rootfs/netplugin/entrypoint.sh"
   chmod 755 "$rootfs/netplugin/entrypoint.sh" "$rootfs/netplugin/Contiv.NetPlugin"
 
@@ -95,7 +96,7 @@ build() {
   cp "$bb" "$rootfs/bin/busybox"
   for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
 
-  # the apphost and the runtime's native libraries, plus OpenSSL (.NET loads it on first crypto use)
+  # the executable (and any native library beside it), plus OpenSSL (.NET loads it on first crypto use)
   local natives=("$rootfs/netplugin/Contiv.NetPlugin" "$rootfs"/netplugin/*.so)
   for lib in /usr/lib/x86_64-linux-gnu/libssl.so.3 /usr/lib/x86_64-linux-gnu/libcrypto.so.3; do
     [ -e "$lib" ] && natives+=("$lib") && mkdir -p "$rootfs$(dirname "$lib")" && cp -L "$lib" "$rootfs$lib"

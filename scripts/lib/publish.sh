@@ -16,13 +16,14 @@ contiv_rid() {
   esac
 }
 
-# contiv_publish APP OUT [PROJECT-ROOT]: APP is NetMaster, NetPlugin or NetCtl.
+# contiv_publish APP OUT [PROJECT-ROOT [DOTNET-ARGS...]]: APP is NetMaster, NetPlugin or NetCtl.
 contiv_publish() {
   local app="$1" out="$2" root="${3:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}" name rid
+  shift 3 2>/dev/null || shift $#
   name=$(echo "$app" | tr '[:upper:]' '[:lower:]')
   rid=$(contiv_rid) || return 1
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet publish "$root/src/Contiv.$app/Contiv.$app.csproj" \
-    -c Release -r "$rid" --nologo -v quiet -clp:ErrorsOnly -o "$out" || return 1
+    -c Release -r "$rid" --nologo -v quiet -clp:ErrorsOnly -o "$out" "$@" || return 1
   # The native linker's separate debug symbols (tens of MB) are not part of what is deployed.
   rm -f "$out"/*.dbg "$out"/*.pdb "$out"/*.xml "$out"/*.staticwebassets.endpoints.json
   [ -x "$out/Contiv.$app" ] || { echo "contiv_publish: no $out/Contiv.$app" >&2; return 1; }
