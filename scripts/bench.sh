@@ -85,6 +85,11 @@ prepare_programs() {
       (cd "$ROOT" && git archive HEAD) | tar -x -C "$src"
       CONTIV_ARTIFACTS="$out" "$src/scripts/dev-publish.sh" >"$BENCH_WORK/build.log" 2>&1 ||
         die "publish failed (see $BENCH_WORK/build.log)"
+      # The same netplugin on the JIT (framework-dependent): the cold start/footprint comparison
+      # that shows what the native (AOT) publish buys.
+      dotnet publish "$src/src/Contiv.NetPlugin/Contiv.NetPlugin.csproj" -c Release -p:PublishAot=false \
+        --nologo -v quiet -clp:ErrorsOnly -o "$out/netplugin-jit" >>"$BENCH_WORK/build.log" 2>&1 ||
+        die "JIT publish failed (see $BENCH_WORK/build.log)"
     fi
     SOURCE_DESC="HEAD $(cd "$ROOT" && git rev-parse --short HEAD) (source tree $key)"
     STRESS_SRC="$src"
@@ -255,11 +260,15 @@ plugin_ms_since() {
 
 phase_docker_run() {
   local i n t0 off sock="$LAB_DIR/h1/docker.sock" s
-  log "docker run -d latency on h1: $BENCH_RUNS runs each on bridge, contiv-net, contiv-gw (interleaved)"
-  for n in bridge contiv-net contiv-gw; do : >"$RUN/samples/run-$n.txt"; done
+  log "docker run -d latency on h1: $BENCH_RUNS runs each on bridge, bn-userbr, contiv-net, contiv-gw (interleaved)"
+  # bn-userbr: a user-defined network of Docker's own bridge driver. Every user-defined network (ours
+  # included) gets Docker's embedded DNS, which the default bridge does not: this baseline separates
+  # what Docker does for any user-defined network from what a remote driver costs.
+  docker -H "unix://$sock" network create -d bridge --subnet 10.3.0.0/22 bn-userbr >/dev/null
+  for n in bridge bn-userbr contiv-net contiv-gw; do : >"$RUN/samples/run-$n.txt"; done
   off=$(plugin_log_offset h1)
   for ((i = 1; i <= BENCH_RUNS; i++)); do
-    for n in bridge contiv-net contiv-gw; do
+    for n in bridge bn-userbr contiv-net contiv-gw; do
       t0=$(now)
       docker -H "unix://$sock" run -d --label bn-run=1 --net="$n" "$IMG" sleep 3600 >/dev/null
       ms_since "$t0" >>"$RUN/samples/run-$n.txt"
@@ -270,15 +279,19 @@ phase_docker_run() {
   read -r B50 B95 _ <<<"$(stats "$RUN/samples/run-bridge.txt")"
   read -r C50 C95 _ <<<"$(stats "$RUN/samples/run-contiv-net.txt")"
   read -r G50 G95 _ <<<"$(stats "$RUN/samples/run-contiv-gw.txt")"
+  read -r U50 U95 _ <<<"$(stats "$RUN/samples/run-bn-userbr.txt")"
   report name=docker_run_bridge_median group=docker_run value="$B50" unit=ms note="docker run -d --net=bridge, N=$BENCH_RUNS"
   report name=docker_run_bridge_p95 group=docker_run value="$B95" unit=ms
-  report name=docker_run_contiv_median group=docker_run value="$C50" unit=ms base=docker_run_bridge_median tgt='ratio<=1.10' note="docker run -d --net=contiv-net (no gateway: Docker adds eth1 on docker_gwbridge)"
-  report name=docker_run_contiv_p95 group=docker_run value="$C95" unit=ms base=docker_run_bridge_p95
+  report name=docker_run_user_bridge_median group=docker_run value="$U50" unit=ms base=docker_run_bridge_median note="diagnostic: docker run -d on a user-defined bridge network (Docker's embedded DNS, as every user-defined network has)"
+  report name=docker_run_user_bridge_p95 group=docker_run value="$U95" unit=ms base=docker_run_bridge_p95
+  report name=docker_run_contiv_median group=docker_run value="$C50" unit=ms base=docker_run_bridge_median base2=docker_run_user_bridge_median tgt='ratio<=1.10' note="docker run -d --net=contiv-net (no gateway: Docker adds eth1 on docker_gwbridge)"
+  report name=docker_run_contiv_p95 group=docker_run value="$C95" unit=ms base=docker_run_bridge_p95 base2=docker_run_user_bridge_p95
   report name=docker_run_contiv_gw_median group=docker_run value="$G50" unit=ms base=docker_run_bridge_median note="diagnostic: contiv network with -g (no docker_gwbridge endpoint)"
   report name=docker_run_contiv_gw_p95 group=docker_run value="$G95" unit=ms base=docker_run_bridge_p95
   report name=plugin_ms_per_docker_run group=docker_run value="$PLUGIN_MS_PER_RUN" unit=ms base=docker_run_contiv_median note="diagnostic: netplugin's own time in RequestAddress+CreateEndpoint+Join per contiv run (its log)"
-  log "removing the $((3 * BENCH_RUNS)) containers"
+  log "removing the $((4 * BENCH_RUNS)) containers"
   rm_labelled bn-run=1
+  docker -H "unix://$sock" network rm bn-userbr >/dev/null
 }
 
 rm_labelled() { # rm_labelled LABEL: remove h1's containers with that label, 4 docker rm at a time
@@ -411,8 +424,8 @@ phase_netcreate() {
 # its launch time in $RUN/cold/TAG.t0 (written just before exec) and its pid in $RUN/cold/TAG.pid;
 # prints the ms until /Plugin.Activate answered.
 start_netplugin_timed() {
-  local h="$1" tag="$2" sock
-  shift 2
+  local h="$1" tag="$2" bin="$3" sock
+  shift 3
   sock="$(lab_plugins_dir "$h")/netplugin.sock"
   rm -f "$sock" "$RUN/cold/$tag.t0" "$RUN/cold/$tag.pid"
   "$PY" "$ROOT/bench/lib/probe_activate.py" "$sock" "$RUN/cold/$tag.t0" 60 >"$RUN/cold/$tag.ms" 2>"$RUN/cold/$tag.probe.err" &
@@ -420,7 +433,7 @@ start_netplugin_timed() {
   sleep 0.2 # the probe is polling before netplugin starts
   # shellcheck disable=SC2016 # expanded by that sh
   lab_exec "$h" sh -c 'date +%s.%N >"$0"; echo $$ >"$1"; shift; exec "$@"' "$RUN/cold/$tag.t0" "$RUN/cold/$tag.pid" \
-    env CONTIV_LOG_PLUGIN_BODIES=0 "$@" "$CONTIV_ARTIFACTS/netplugin/netplugin" \
+    env CONTIV_LOG_PLUGIN_BODIES=0 "$@" "$bin" \
     --host "$h" --vtep-ip "$(lab_host_ip "$h")" --vlan-if eth2 --vxlan-port "$CONTIV_VXLAN_PORT" \
     --cluster-store "$(contiv_store_url)" --socket "$sock" --state-dir "$(lab_host_dir "$h")/run" \
     --docker-endpoint "$(lab_docker_host "$h")" </dev/null >>"$RUN/cold/$tag.log" 2>&1 &
@@ -437,34 +450,31 @@ stop_timed() {
 }
 
 phase_coldstart() {
-  local r v tag t0 rounds=$((BENCH_COLD_RUNS > 3 ? BENCH_COLD_RUNS : 3))
-  # diagnostic variants (3 runs each, interleaved with the default): tag=environment
-  local variants=("wks=DOTNET_gcServer=0" "wxe=DOTNET_EnableWriteXorExecute=0")
+  local r t0 rounds=$((BENCH_COLD_RUNS > 3 ? BENCH_COLD_RUNS : 3)) bin="$CONTIV_ARTIFACTS/netplugin/netplugin"
+  local jit="$CONTIV_ARTIFACTS/netplugin-jit/Contiv.NetPlugin"
   mkdir -p "$RUN/cold"
-  log "cold start: netplugin on h2 restarted $BENCH_COLD_RUNS times (+3 each with DOTNET_gcServer=0, DOTNET_EnableWriteXorExecute=0), ms to /Plugin.Activate"
+  [ -x "$jit" ] || { log "no JIT netplugin in $CONTIV_ARTIFACTS (BENCH_SOURCE=artifacts): the JIT comparison is skipped"; jit=""; }
+  log "cold start: netplugin on h2 restarted $BENCH_COLD_RUNS times${jit:+ (+3 with the same sources on the JIT)}, ms to /Plugin.Activate"
   contiv_stop_netplugin h2
-  : >"$RUN/samples/cold-netplugin.txt"; : >"$RUN/samples/cold-floor.txt"
-  for v in "${variants[@]}"; do : >"$RUN/samples/cold-netplugin-${v%%=*}.txt"; : >"$RUN/samples/rss-netplugin-${v%%=*}.txt"; done
+  : >"$RUN/samples/cold-netplugin.txt"; : >"$RUN/samples/cold-floor.txt"; : >"$RUN/samples/cold-netplugin-jit.txt"; : >"$RUN/samples/rss-netplugin-jit.txt"
   for ((r = 1; r <= rounds; r++)); do
     if [ "$r" -le "$BENCH_COLD_RUNS" ]; then
-      start_netplugin_timed h2 "default-$r" >>"$RUN/samples/cold-netplugin.txt"
+      start_netplugin_timed h2 "default-$r" "$bin" >>"$RUN/samples/cold-netplugin.txt"
       if [ "$r" = 1 ]; then
         sleep 2
         report name=netplugin_rss_fresh group=footprint value="$(rss_mb "$(cat "$RUN/cold/default-1.pid")")" unit=MB base=netplugin_rss_idle tgt='value<=40' note="h2 netplugin 2 s after a cold start (no containers); $(rss_split "$(cat "$RUN/cold/default-1.pid")")"
       fi
       stop_timed "default-$r"
     fi
-    [ "$r" -le 3 ] || continue
-    for v in "${variants[@]}"; do
-      tag="${v%%=*}"
-      start_netplugin_timed h2 "$tag-$r" "${v#*=}" >>"$RUN/samples/cold-netplugin-$tag.txt"
+    if [ "$r" -le 3 ] && [ -n "$jit" ]; then
+      start_netplugin_timed h2 "jit-$r" "$jit" >>"$RUN/samples/cold-netplugin-jit.txt"
       sleep 2
-      rss_mb "$(cat "$RUN/cold/$tag-$r.pid")" >>"$RUN/samples/rss-netplugin-$tag.txt"; echo >>"$RUN/samples/rss-netplugin-$tag.txt"
-      rss_split "$(cat "$RUN/cold/$tag-$r.pid")" >"$RUN/cold/$tag.split"
-      stop_timed "$tag-$r"
-    done
+      rss_mb "$(cat "$RUN/cold/jit-$r.pid")" >>"$RUN/samples/rss-netplugin-jit.txt"; echo >>"$RUN/samples/rss-netplugin-jit.txt"
+      rss_split "$(cat "$RUN/cold/jit-$r.pid")" >"$RUN/cold/jit.split"
+      stop_timed "jit-$r"
+    fi
   done
-  log "baseline: netctl --help wall time (a .NET program's start-to-exit here), $BENCH_COLD_RUNS runs"
+  log "baseline: netctl --help wall time (a native .NET program's start-to-exit here), $BENCH_COLD_RUNS runs"
   for ((r = 1; r <= BENCH_COLD_RUNS; r++)); do
     t0=$(now); "$CONTIV_ARTIFACTS/netctl/netctl" --help >/dev/null; ms_since "$t0" >>"$RUN/samples/cold-floor.txt"
   done
@@ -476,12 +486,12 @@ phase_coldstart() {
     awk -v a="$(cat "$RUN/cold/default-$r.t0")" -v b="$(date -d "$ts" +%s.%N)" 'BEGIN{printf "%.1f\n", (b-a)*1000}' >>"$RUN/samples/cold-listen.txt"
   done
   report name=dotnet_console_floor group=coldstart value="$(median "$RUN/samples/cold-floor.txt")" unit=ms note="baseline: netctl --help, start to exit"
-  report name=netplugin_cold_start group=coldstart value="$(median "$RUN/samples/cold-netplugin.txt")" unit=ms base=dotnet_console_floor tgt='value<=300' note="exec to first /Plugin.Activate answer, median of $BENCH_COLD_RUNS (page cache warm)"
-  report name=netplugin_cold_listening group=coldstart value="$(median "$RUN/samples/cold-listen.txt")" unit=ms base=netplugin_cold_start note="diagnostic: exec to Kestrel's 'Now listening' log line; the rest is the first request (JIT of the pipeline)"
-  report name=netplugin_cold_start_wks_gc group=coldstart value="$(median "$RUN/samples/cold-netplugin-wks.txt")" unit=ms base=netplugin_cold_start note="diagnostic: DOTNET_gcServer=0 (workstation GC), median of 3"
-  report name=netplugin_cold_start_no_wxe group=coldstart value="$(median "$RUN/samples/cold-netplugin-wxe.txt")" unit=ms base=netplugin_cold_start note="diagnostic: DOTNET_EnableWriteXorExecute=0 (JIT code not double-mapped), median of 3"
-  report name=netplugin_rss_fresh_wks_gc group=footprint value="$(median "$RUN/samples/rss-netplugin-wks.txt")" unit=MB base=netplugin_rss_fresh note="diagnostic: h2 netplugin 2 s after start with DOTNET_gcServer=0; last: $(cat "$RUN/cold/wks.split")"
-  report name=netplugin_rss_fresh_no_wxe group=footprint value="$(median "$RUN/samples/rss-netplugin-wxe.txt")" unit=MB base=netplugin_rss_fresh note="diagnostic: same with DOTNET_EnableWriteXorExecute=0; last: $(cat "$RUN/cold/wxe.split")"
+  report name=netplugin_cold_start group=coldstart value="$(median "$RUN/samples/cold-netplugin.txt")" unit=ms base=dotnet_console_floor tgt='value<=300' note="exec to first /Plugin.Activate answer, median of $BENCH_COLD_RUNS (page cache warm; native AOT build)"
+  report name=netplugin_cold_listening group=coldstart value="$(median "$RUN/samples/cold-listen.txt")" unit=ms base=netplugin_cold_start note="diagnostic: exec to Kestrel's 'Now listening' log line"
+  if [ -n "$jit" ]; then
+    report name=netplugin_cold_start_jit group=coldstart value="$(median "$RUN/samples/cold-netplugin-jit.txt")" unit=ms base=netplugin_cold_start note="diagnostic: the same sources published for the JIT (framework-dependent), median of 3"
+    report name=netplugin_rss_fresh_jit group=footprint value="$(median "$RUN/samples/rss-netplugin-jit.txt")" unit=MB base=netplugin_rss_fresh note="diagnostic: JIT netplugin 2 s after start; last: $(cat "$RUN/cold/jit.split")"
+  fi
 }
 
 # ------------------------------------------------------------------ results
