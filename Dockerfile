@@ -11,7 +11,8 @@
 #   runtime (default)  publishes from source in the SDK stage. Needs SDK_IMAGE and RUNTIME_IMAGE,
 #                      i.e. a registry (MCR) or both images loaded locally.
 #   prebuilt           the same image from binaries published on the host (scripts/publish.sh
-#                      --self-contained artifacts/image, what `scripts/image-build.sh prebuilt` does);
+#                      --self-contained --single-dir artifacts/image, as `scripts/image-build.sh prebuilt`
+#                      does);
 #                      needs only RUNTIME_IMAGE. It comes before the SDK stage because Docker's legacy
 #                      builder builds every stage up to the target: --target prebuilt never needs
 #                      the SDK image. (BuildKit skips unused stages; with the legacy builder the
@@ -27,7 +28,7 @@ LABEL org.opencontainers.image.title="ContivDocker" \
       org.opencontainers.image.description="netplugin, netmaster and netctl: multi-host, multi-tenant Docker networking" \
       org.opencontainers.image.source="https://github.com/contiv/netplugin"
 # DOTNET_EnableDiagnostics=0: no diagnostic IPC sockets in /tmp (the managed plugin does the same).
-ENV PATH=/opt/contiv/netplugin:/opt/contiv/netmaster:/opt/contiv/netctl:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+ENV PATH=/opt/contiv:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     DOTNET_EnableDiagnostics=0
 # netplugin needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); runtime-deps defines a non-root "app" user.
 USER 0:0
@@ -44,7 +45,7 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY scripts/publish.sh scripts/
 COPY src/ src/
 # restores (implicitly, for linux-x64) and publishes the three programs self-contained
-RUN CONTIV_SOURCE_REVISION="$SOURCE_REVISION" scripts/publish.sh --self-contained /out
+RUN CONTIV_SOURCE_REVISION="$SOURCE_REVISION" scripts/publish.sh --self-contained --single-dir /out
 
 FROM runtime-base AS runtime
 COPY --from=sdk /out/ /opt/contiv/

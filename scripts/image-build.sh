@@ -2,8 +2,8 @@
 # Builds the ContivDocker node image (Dockerfile: netplugin, netmaster and netctl on dotnet/runtime-deps)
 # with the engine at $DOCKER_HOST, using Docker's legacy builder (DOCKER_BUILDKIT=0: no buildx here).
 #
-#   scripts/image-build.sh prebuilt     publish self-contained on this host into artifacts/image
-#                                       (scripts/publish.sh, cached by source state), then
+#   scripts/image-build.sh prebuilt     publish self-contained on this host into artifacts/image (all
+#                                       three in one dir, scripts/publish.sh, cached by source state), then
 #                                       docker build --target prebuilt: needs only $RUNTIME_IMAGE
 #   scripts/image-build.sh sdk          docker build (target runtime): publishes inside the SDK stage;
 #                                       needs $SDK_IMAGE and $RUNTIME_IMAGE (a registry, or both loaded)
@@ -49,8 +49,7 @@ publish() {
   command -v dotnet >/dev/null || die "dotnet not on PATH"
   key=$(source_key)
   if [ "${IMAGE_REBUILD:-0}" != 1 ] && [ -f "$keyfile" ] && [ "$(cat "$keyfile")" = "$key" ] &&
-    [ -x "$IMAGE_PUBLISH_DIR/netplugin/netplugin" ] && [ -x "$IMAGE_PUBLISH_DIR/netmaster/netmaster" ] &&
-    [ -x "$IMAGE_PUBLISH_DIR/netctl/netctl" ]; then
+    [ -x "$IMAGE_PUBLISH_DIR/netplugin" ] && [ -x "$IMAGE_PUBLISH_DIR/netmaster" ] && [ -x "$IMAGE_PUBLISH_DIR/netctl" ]; then
     say "up to date: $IMAGE_PUBLISH_DIR (key $key)"
     echo "$IMAGE_PUBLISH_DIR"
     return 0
@@ -58,7 +57,7 @@ publish() {
   mkdir -p "$(dirname "$IMAGE_PUBLISH_DIR")"
   tmp=$(mktemp -d "$(dirname "$IMAGE_PUBLISH_DIR")/.image-publish.XXXXXX")
   trap 'rm -rf "$tmp"' RETURN
-  CONTIV_SOURCE_REVISION=$(revision) "$ROOT/scripts/publish.sh" --self-contained --isolated "$tmp/out"
+  CONTIV_SOURCE_REVISION=$(revision) "$ROOT/scripts/publish.sh" --self-contained --isolated --single-dir "$tmp/out"
   # debugging symbols and XML docs stay out of the image
   find "$tmp/out" \( -name '*.pdb' -o -name '*.xml' \) -delete
   rm -rf "$IMAGE_PUBLISH_DIR" "$keyfile"
@@ -100,7 +99,7 @@ stand_in() {
   chmod 1777 "$rootfs/tmp"
   rootfs_install_busybox "$rootfs" || die "no static busybox"
   rootfs_copy_openssl "$rootfs"
-  rootfs_copy_libs "$rootfs" "$dir"/*/Contiv.* "$dir"/*/*.so
+  rootfs_copy_libs "$rootfs" "$dir"/Contiv.Net* "$dir"/*.so
   # runtime-deps links libz; the programs' ldd may not name it (the runtime loads it by itself)
   if [ -e /lib/x86_64-linux-gnu/libz.so.1 ] && [ ! -e "$rootfs/lib/x86_64-linux-gnu/libz.so.1" ]; then
     mkdir -p "$rootfs/lib/x86_64-linux-gnu" && cp -L /lib/x86_64-linux-gnu/libz.so.1 "$rootfs/lib/x86_64-linux-gnu/"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs ContivDocker's programs and systemd units on this host:
-#   /opt/contiv/{netplugin,netmaster,netctl}/   self-contained publishes (no .NET needed on the host)
+#   /opt/contiv/                                the self-contained programs (no .NET needed on the host)
 #   /usr/local/bin/{netplugin,netmaster,netctl} symlinks into /opt/contiv
 #   /etc/systemd/system/{netplugin,netmaster}.service
 #   /etc/default/{netplugin,netmaster}          settings, only if absent (yours are never overwritten)
@@ -31,17 +31,16 @@ done
 [ -n "$DESTDIR" ] || [ "$(id -u)" = 0 ] || die "run as root (or set DESTDIR)"
 
 published=$("$ROOT/scripts/image-build.sh" publish)
+for p in netplugin netmaster netctl; do [ -x "$published/$p" ] || die "$published/$p missing"; done
+# replace the whole directory: files of an older version must not linger
+mkdir -p "$DESTDIR/opt" "$DESTDIR/usr/local/bin"
+rm -rf "$DESTDIR/opt/contiv.new"
+cp -a "$published" "$DESTDIR/opt/contiv.new"
+rm -rf "$DESTDIR/opt/contiv"
+mv "$DESTDIR/opt/contiv.new" "$DESTDIR/opt/contiv"
 for p in netplugin netmaster netctl; do
-  [ -x "$published/$p/$p" ] || die "$published/$p/$p missing"
-  # replace the whole directory: files of an older version must not linger
-  mkdir -p "$DESTDIR/opt/contiv"
-  rm -rf "$DESTDIR/opt/contiv/$p.new"
-  cp -a "$published/$p" "$DESTDIR/opt/contiv/$p.new"
-  rm -rf "$DESTDIR/opt/contiv/$p"
-  mv "$DESTDIR/opt/contiv/$p.new" "$DESTDIR/opt/contiv/$p"
-  mkdir -p "$DESTDIR/usr/local/bin"
   # relative, so it also resolves inside DESTDIR
-  ln -sfn "../../../opt/contiv/$p/$p" "$DESTDIR/usr/local/bin/$p"
+  ln -sfn "../../../opt/contiv/$p" "$DESTDIR/usr/local/bin/$p"
 done
 say "programs in $DESTDIR/opt/contiv, links in $DESTDIR/usr/local/bin"
 
