@@ -25,10 +25,14 @@ rootfs_install_busybox() {
 }
 
 rootfs_copy_libs() {
-  local rootfs="$1" lib
+  local rootfs="$1" lib f dirs=" "
   shift
+  # libraries next to the FILEs ship with them (e.g. the runtime's libmscordaccore.so, found through
+  # $ORIGIN): they are not system libraries to copy to their absolute path
+  for f in "$@"; do dirs+="$(cd "$(dirname "$f")" && pwd -P) "; done
   while read -r lib; do
     if [ -z "$lib" ] || [ ! -e "$lib" ]; then continue; fi
+    case "$dirs" in *" $(cd "$(dirname "$lib")" && pwd -P) "*) continue ;; esac
     [ -e "$rootfs$lib" ] && continue
     mkdir -p "$rootfs$(dirname "$lib")"
     cp -L "$lib" "$rootfs$lib"
@@ -41,6 +45,7 @@ rootfs_copy_openssl() {
     [ -e "$lib" ] || continue
     mkdir -p "$rootfs$(dirname "$lib")"
     cp -L "$lib" "$rootfs$lib"
-    rootfs_copy_libs "$rootfs" "$lib"
+    # the copy, not the original: what it links is found in the system's directories, not beside it
+    rootfs_copy_libs "$rootfs" "$rootfs$lib"
   done
 }
