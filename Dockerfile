@@ -1,9 +1,13 @@
 # ContivDocker node image: netplugin, netmaster and netctl, self-contained (.NET runtime included),
-# on dotnet/runtime-deps. One image; the command names the program (all three are on PATH):
+# on dotnet/runtime-deps. One image; the command names the program (all three are on PATH, in
+# /opt/contiv, sharing one copy of the .NET runtime):
 #
-#   docker run -d --network host --privileged -v /run/docker/plugins:/run/docker/plugins \
-#     -v /var/run/docker.sock:/var/run/docker.sock -v /run/contiv:/var/run/contiv:rshared \
+#   docker run -d --network host --cap-add NET_ADMIN --cap-add SYS_ADMIN --cap-add NET_RAW \
+#     --security-opt systempaths=unconfined --security-opt apparmor=unconfined \
+#     -v /run/docker/plugins:/run/docker/plugins -v /var/run/docker.sock:/var/run/docker.sock \
+#     -v /run/contiv:/var/run/contiv:rshared \
 #     IMAGE netplugin --host node1 --vtep-ip 10.0.0.11 --cluster-store redis://10.0.0.5:6379
+#   (the state mount must be rshared: netplugin bind-mounts each network's namespace there; README)
 #   docker run -d --network host IMAGE netmaster --cluster-store redis://10.0.0.5:6379
 #   docker run --rm --network host IMAGE netctl net ls
 #
