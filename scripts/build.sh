@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the solution (warnings are errors) and publishes the three programs to artifacts/ as native
-# executables (NativeAOT, scripts/lib/publish.sh):
+# Builds the solution (warnings are errors) and publishes the three programs (native
+# scripts/publish.sh) to artifacts/:
 #   artifacts/netmaster/netmaster, artifacts/netplugin/netplugin, artifacts/netctl/netctl
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,11 +9,5 @@ cd "$ROOT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 echo "[build] dotnet build ContivDocker.sln"
 dotnet build ContivDocker.sln -c Release --nologo -v quiet -clp:ErrorsOnly
-# shellcheck source=lib/publish.sh
-source "$ROOT/scripts/lib/publish.sh"
-for app in NetMaster NetPlugin NetCtl; do
-  name=$(echo "$app" | tr '[:upper:]' '[:lower:]')
-  echo "[build] publish $name -> $OUT/$name (native, $(contiv_rid))"
-  rm -rf "${OUT:?}/$name"
-  contiv_publish "$app" "$OUT/$name" "$ROOT"
-done
+rm -rf "${OUT:?}"/netmaster "${OUT:?}"/netplugin "${OUT:?}"/netctl
+"$ROOT/scripts/publish.sh" "$OUT"

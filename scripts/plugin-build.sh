@@ -8,7 +8,7 @@
 #                                                 with that host's name, VTEP, docker socket and the lab Redis
 #
 # The plugin dir ($PLUGIN_DIR, default artifacts/plugin) holds config.json (plugin-config/config.json)
-# and rootfs/: the native (NativeAOT) netplugin published by scripts/lib/publish.sh (no .NET runtime
+# and rootfs/: the native (NativeAOT) netplugin from scripts/publish.sh (no .NET runtime
 # needed in the rootfs), the shared libraries ldd reports for it, and a static busybox (/bin/sh for
 # the entry point, and for debugging). It is rebuilt only when the sources, plugin-config/ or this
 # script change (key in $PLUGIN_DIR/.key); PLUGIN_REBUILD=1 forces a rebuild.
@@ -25,8 +25,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${PLUGIN_ENABLE_TIMEOUT:=60}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-# shellcheck source=lib/publish.sh
-source "$ROOT/scripts/lib/publish.sh"
+# shellcheck source=lib/rootfs.sh source-path=SCRIPTDIR
+source "$ROOT/scripts/lib/rootfs.sh"
 
 say() { printf '[plugin-build] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -37,34 +37,15 @@ source_key() {
     cd "$ROOT"
     {
       find src -type d \( -name bin -o -name obj \) -prune -o -type f -print
-      printf '%s\n' Directory.Build.props Directory.Packages.props global.json scripts/plugin-build.sh scripts/lib/publish.sh
+      printf '%s\n' Directory.Build.props Directory.Packages.props global.json scripts/plugin-build.sh \
+        scripts/publish.sh scripts/lib/rootfs.sh
       find plugin-config -type f
     } | LC_ALL=C sort | xargs -d '\n' sha256sum | sha256sum | cut -c1-16
   )
 }
 
-busybox_bin() {
-  local b
-  for b in /usr/bin/busybox-static /bin/busybox /usr/bin/busybox; do
-    [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1 && { echo "$b"; return 0; }
-  done
-  die "no static busybox (apt-get install busybox-static)"
-}
-
-# copy FILE's shared libraries (ldd) into ROOTFS at the same paths
-copy_libs() {
-  local rootfs="$1" lib
-  shift
-  while read -r lib; do
-    if [ -z "$lib" ] || [ ! -e "$lib" ]; then continue; fi
-    [ -e "$rootfs$lib" ] && continue
-    mkdir -p "$rootfs$(dirname "$lib")"
-    cp -L "$lib" "$rootfs$lib"
-  done < <(ldd "$@" 2>/dev/null | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}' | sort -u)
-}
-
 build() {
-  local key tmp rootfs bb a lib
+  local key tmp rootfs
   command -v dotnet >/dev/null || die "dotnet not on PATH"
   key=$(source_key)
   if [ "${PLUGIN_REBUILD:-0}" != 1 ] && [ -f "$PLUGIN_DIR/.key" ] && [ "$(cat "$PLUGIN_DIR/.key")" = "$key" ] &&
@@ -78,30 +59,18 @@ build() {
   trap 'rm -rf "$tmp"' RETURN
   rootfs="$tmp/plugin/rootfs"
   # publish from a copy of the sources: the work tree's bin/obj (and anyone building there) stay untouched
-  local inputs=(src Directory.Build.props Directory.Packages.props global.json) f
-  for f in .editorconfig NuGet.config nuget.config; do [ -e "$ROOT/$f" ] && inputs+=("$f"); done
-  mkdir -p "$tmp/src"
-  tar -C "$ROOT" --exclude=bin --exclude=obj -cf - "${inputs[@]}" | tar -C "$tmp/src" -xf -
-  say "publish src/Contiv.NetPlugin (native, $(contiv_rid))"
-  contiv_publish NetPlugin "$tmp/publish" "$tmp/src" \
-    -p:SourceRevisionId="$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)" >&2
-  [ -x "$tmp/publish/Contiv.NetPlugin" ] || die "dotnet publish produced no $tmp/publish/Contiv.NetPlugin"
+  "$ROOT/scripts/publish.sh" --isolated "$tmp/publish" netplugin
   mkdir -p "$rootfs"/{bin,etc,tmp,proc,sys,dev,run,root,var/run/contiv,var/lib/contiv-propagated,netplugin}
   chmod 1777 "$rootfs/tmp"
-  cp -a "$tmp/publish/." "$rootfs/netplugin/"
+  cp -a "$tmp/publish/netplugin/." "$rootfs/netplugin/"
+  rm -f "$rootfs"/netplugin/*.pdb "$rootfs"/netplugin/*.xml
   cp "$ROOT/plugin-config/entrypoint.sh" "$rootfs/netplugin/entrypoint.sh"
   chmod 755 "$rootfs/netplugin/entrypoint.sh" "$rootfs/netplugin/Contiv.NetPlugin"
 
-  bb=$(busybox_bin)
-  cp "$bb" "$rootfs/bin/busybox"
-  for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
-
-  # the executable (and any native library beside it), plus OpenSSL (.NET loads it on first crypto use)
-  local natives=("$rootfs/netplugin/Contiv.NetPlugin" "$rootfs"/netplugin/*.so)
-  for lib in /usr/lib/x86_64-linux-gnu/libssl.so.3 /usr/lib/x86_64-linux-gnu/libcrypto.so.3; do
-    [ -e "$lib" ] && natives+=("$lib") && mkdir -p "$rootfs$(dirname "$lib")" && cp -L "$lib" "$rootfs$lib"
-  done
-  copy_libs "$rootfs" "${natives[@]}"
+  rootfs_install_busybox "$rootfs" || die "no static busybox"
+  # the executable's libraries (ldd), plus OpenSSL (.NET loads it on first crypto use)
+  rootfs_copy_openssl "$rootfs"
+  rootfs_copy_libs "$rootfs" "$rootfs/netplugin/Contiv.NetPlugin" "$rootfs"/netplugin/*.so
 
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\n' >"$rootfs/etc/group"
