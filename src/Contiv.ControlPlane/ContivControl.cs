@@ -190,22 +190,19 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
             var tag = NetworkRules.AllocateTag(global, network.Encap!, network.PktTag, tagsInUse);
             tagsInUse.Add(tag);
 
-            var bitmap = AddressBitmap.Create(subnet);
             var gatewayIndex = network.Gateway is null ? 0 : subnet.ParseHostIndex(network.Gateway, "gateway");
-            if (gatewayIndex != 0)
-            {
-                bitmap.Take(gatewayIndex);
-            }
-
             var record = new NetworkRecord { Config = network, Tag = tag, CreatedAt = _time.GetUtcNow() };
-            var ipam = new IpamRecord { Subnet = subnet.Text, GatewayIndex = gatewayIndex, Bitmap = bitmap.Serialize() };
+            var ipam = new IpamRecord { Subnet = subnet.Text, GatewayIndex = gatewayIndex };
             return new TransactionPlan<NetworkRecord>(
                 [
                     Write(networkKey, record, StateJson.Default.NetworkRecord),
                     new KeyWrite(tagsKey, RangeText.FormatNumbers(tagsInUse)),
                     Write(ipamKey, ipam, StateJson.Default.IpamRecord),
                 ],
-                record);
+                record)
+            {
+                PoolWrites = [new PoolWrite(StateKeys.IpamPool(networkId), PoolSpec(subnet, gatewayIndex, taken: []))],
+            };
         }, ct);
     }
 
@@ -223,8 +220,9 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
         var networkKey = StateKeys.Network(tenant, name);
         var tagsKey = StateKeys.Tags(existing.Config.Encap!);
         var ipamKey = StateKeys.Ipam(networkId);
-        var leases = (await store.ListAsync(StateKeys.LeasesPrefix + networkId + "/", ct)).Select(kv => new KeyWrite(kv.Key, null)).ToList();
-        await StoreTransaction.RunAsync(store, [networkKey, tagsKey, ipamKey], snapshot =>
+        var poolName = StateKeys.IpamPool(networkId);
+        var leases = (await store.ListAsync(StateKeys.LeasesOf(networkId), ct)).Select(kv => new KeyWrite(kv.Key, null)).ToList();
+        await StoreTransaction.RunAsync(store, [networkKey, tagsKey, ipamKey], [poolName], (snapshot, pools) =>
         {
             if (snapshot[networkKey] is not { } current)
             {
@@ -233,11 +231,12 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
 
             var record = Read(current, StateJson.Default.NetworkRecord);
 
-            // Addresses are taken atomically with this key, so checking them here closes the race
-            // with a container starting while the network is being deleted.
+            // The commit is conditioned on the pool's version, so checking the addresses here closes
+            // the race with a container starting while the network is being deleted.
             if (snapshot[ipamKey] is { } ipamText)
             {
-                var inUse = AddressesInUse(Read(ipamText, StateJson.Default.IpamRecord));
+                var ipam = Read(ipamText, StateJson.Default.IpamRecord);
+                var inUse = AddressesInUse(ipam, pools[poolName]);
                 if (inUse.Count > 0)
                 {
                     throw ContivException.Conflict(
@@ -249,7 +248,10 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
             tags.Remove(record.Tag);
             return new TransactionPlan<bool>(
                 [new KeyWrite(networkKey, null), new KeyWrite(tagsKey, tags.Count == 0 ? null : RangeText.FormatNumbers(tags)), new KeyWrite(ipamKey, null), .. leases],
-                true);
+                true)
+            {
+                PoolWrites = pools[poolName] is null ? [] : [new PoolWrite(poolName, null)],
+            };
         }, ct);
     }
 
@@ -291,9 +293,9 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
         {
             var ipam = Read(ipamText, StateJson.Default.IpamRecord);
             var subnet = Ipv4Subnet.Parse(ipam.Subnet);
-            var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
-            var allocated = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(bitmap.IsTaken).ToList();
-            var available = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(i => !bitmap.IsTaken(i));
+            var pool = await GetPoolAsync(record.NetworkId, ipam, ct);
+            var allocated = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(pool.IsTaken).ToList();
+            var available = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(i => !pool.IsTaken(i));
             oper.AllocatedIpAddresses = NullIfEmpty(FormatAddresses(subnet, allocated));
             oper.AvailableIpAddresses = NullIfEmpty(FormatAddresses(subnet, available));
             oper.AllocatedAddressesCount = allocated.Count(i => i != ipam.GatewayIndex);
@@ -313,48 +315,43 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
 
     /// <summary>
     /// As above; with a <paramref name="holder"/> host, a lease naming it is written in the same
-    /// commit, so that host can later reclaim the address if no container ever uses it.
+    /// atomic step, so that host can later reclaim the address if no container ever uses it.
     /// </summary>
-    public Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, string? holder, CancellationToken ct = default)
+    /// <remarks>
+    /// The lowest free address is found and taken by the store itself (<see cref="IKeyValueStore.TakeFromPoolAsync"/>:
+    /// on Redis one script call), so allocating is one round trip that never conflicts with other
+    /// hosts. A requested address first reads the network's IPAM record to validate it.
+    /// </remarks>
+    public async Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, string? holder, CancellationToken ct = default)
     {
-        var ipamKey = StateKeys.Ipam(networkId);
-        return StoreTransaction.RunAsync(store, [ipamKey], snapshot =>
+        var requestedIndex = (int?)null;
+        IpamRecord? ipam = null;
+        if (!string.IsNullOrEmpty(requested))
         {
-            var ipam = snapshot[ipamKey] is { } text ? Read(text, StateJson.Default.IpamRecord) : throw NetworkIdNotFound(networkId);
-            var subnet = Ipv4Subnet.Parse(ipam.Subnet);
-            var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
-            int index;
-            if (!string.IsNullOrEmpty(requested))
-            {
-                index = subnet.ParseHostIndex(requested, "requested address");
-                if (bitmap.IsTaken(index))
-                {
-                    throw ContivException.Conflict(index == ipam.GatewayIndex
-                        ? $"address {requested} is the gateway of network {networkId}"
-                        : $"address {requested} is already in use in network {networkId}");
-                }
-            }
-            else
-            {
-                index = bitmap.LowestFree();
-                if (index < 0)
-                {
-                    throw ContivException.Conflict($"auto allocation failed - address exhaustion in subnet {subnet.Cidr} of network {networkId}");
-                }
-            }
+            ipam = await GetIpamAsync(networkId, ct) ?? throw NetworkIdNotFound(networkId);
+            requestedIndex = Ipv4Subnet.Parse(ipam.Subnet).ParseHostIndex(requested, "requested address");
+        }
 
-            bitmap.Take(index);
-            ipam.Bitmap = bitmap.Serialize();
-            var address = subnet.AddressAt(index);
-            var allocated = Ipv4Subnet.FormatAddress(address);
-            List<KeyWrite> writes = [Write(ipamKey, ipam, StateJson.Default.IpamRecord)];
-            if (holder is not null)
-            {
-                writes.Add(Write(StateKeys.Lease(networkId, allocated), new AddressLeaseRecord { NetworkId = networkId, Address = allocated, Host = holder, At = _time.GetUtcNow() }, StateJson.Default.AddressLeaseRecord));
-            }
-
-            return new TransactionPlan<AddressLease>(writes, new AddressLease(allocated, subnet.PrefixLength, MacAddress.FromIPv4(address)));
-        }, ct);
+        var lease = holder is null
+            ? null
+            : JsonSerializer.Serialize(new AddressLeaseRecord { NetworkId = networkId, Host = holder, At = _time.GetUtcNow() }, StateJson.Default.AddressLeaseRecord);
+        var take = new PoolTake(StateKeys.IpamPool(networkId), requestedIndex, holder is null ? null : StateKeys.LeasesOf(networkId), lease);
+        var result = await TakeAsync(networkId, take, ct);
+        switch (result.Outcome)
+        {
+            case PoolTakeOutcome.Taken:
+                var address = result.FirstAddress + (uint)result.Slot;
+                return new AddressLease(Ipv4Subnet.FormatAddress(address), PrefixLength(result.Size), MacAddress.FromIPv4(address));
+            case PoolTakeOutcome.Unavailable:
+                throw ContivException.Conflict(requestedIndex == ipam?.GatewayIndex
+                    ? $"address {requested} is the gateway of network {networkId}"
+                    : $"address {requested} is already in use in network {networkId}");
+            case PoolTakeOutcome.Exhausted:
+                throw ContivException.Conflict(
+                    $"auto allocation failed - address exhaustion in subnet {Ipv4Subnet.FormatAddress(result.FirstAddress)}/{PrefixLength(result.Size)} of network {networkId}");
+            default:
+                throw NetworkIdNotFound(networkId);
+        }
     }
 
     /// <summary>
@@ -362,60 +359,47 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
     /// (an address Docker got elsewhere) and does nothing when already taken (the usual case: our
     /// RequestAddress took it). Returns true when it had to take it.
     /// </summary>
-    public Task<bool> ReserveAddressAsync(string networkId, string address, CancellationToken ct = default)
+    public async Task<bool> ReserveAddressAsync(string networkId, string address, CancellationToken ct = default)
     {
-        var ipamKey = StateKeys.Ipam(networkId);
-        return StoreTransaction.RunAsync(store, [ipamKey], snapshot =>
+        var ipam = await GetIpamAsync(networkId, ct) ?? throw NetworkIdNotFound(networkId);
+        var index = Ipv4Subnet.Parse(ipam.Subnet).ParseHostIndex(address, "endpoint address");
+        var result = await TakeAsync(networkId, new PoolTake(StateKeys.IpamPool(networkId), index), ct);
+        return result.Outcome switch
         {
-            var ipam = snapshot[ipamKey] is { } text ? Read(text, StateJson.Default.IpamRecord) : throw NetworkIdNotFound(networkId);
-            var subnet = Ipv4Subnet.Parse(ipam.Subnet);
-            var index = subnet.ParseHostIndex(address, "endpoint address");
-            var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
-            if (bitmap.IsTaken(index))
-            {
-                return new TransactionPlan<bool>([], false);
-            }
-
-            bitmap.Take(index);
-            ipam.Bitmap = bitmap.Serialize();
-            return new TransactionPlan<bool>([Write(ipamKey, ipam, StateJson.Default.IpamRecord)], true);
-        }, ct);
+            PoolTakeOutcome.Taken => true,
+            PoolTakeOutcome.Unavailable => false,
+            _ => throw NetworkIdNotFound(networkId),
+        };
     }
 
     /// <summary>Frees an address. Unknown networks and free addresses are not errors: release is idempotent.</summary>
-    public Task<bool> ReleaseAddressAsync(string networkId, string address, CancellationToken ct = default)
+    public async Task<bool> ReleaseAddressAsync(string networkId, string address, CancellationToken ct = default)
     {
-        var ipamKey = StateKeys.Ipam(networkId);
-        return StoreTransaction.RunAsync(store, [ipamKey], snapshot =>
+        if (await GetIpamAsync(networkId, ct) is not { } ipam)
         {
-            if (snapshot[ipamKey] is not { } text)
-            {
-                return new TransactionPlan<bool>([], false);
-            }
+            return false;
+        }
 
-            var ipam = Read(text, StateJson.Default.IpamRecord);
-            var subnet = Ipv4Subnet.Parse(ipam.Subnet);
-            if (!Ipv4Subnet.TryParseAddress(address, out var ip) || !subnet.Contains(ip))
-            {
-                throw ContivException.Invalid($"address {address} is not inside subnet {subnet.Cidr} of network {networkId}");
-            }
+        var subnet = Ipv4Subnet.Parse(ipam.Subnet);
+        if (!Ipv4Subnet.TryParseAddress(address, out var ip) || !subnet.Contains(ip))
+        {
+            throw ContivException.Invalid($"address {address} is not inside subnet {subnet.Cidr} of network {networkId}");
+        }
 
-            var index = subnet.IndexOf(ip);
-            var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
+        // The gateway stays reserved for the network's lifetime; network/broadcast/out-of-range
+        // indexes are never free.
+        var index = subnet.IndexOf(ip);
+        if (index == ipam.GatewayIndex || index < subnet.FirstHostIndex || index > subnet.LastHostIndex)
+        {
+            return false;
+        }
 
-            // The gateway stays reserved for the network's lifetime; network/broadcast/out-of-range
-            // indexes are never free.
-            if (index == ipam.GatewayIndex || index < subnet.FirstHostIndex || index > subnet.LastHostIndex || !bitmap.IsTaken(index))
-            {
-                return new TransactionPlan<bool>([], false);
-            }
+        if (ipam.Bitmap is not null)
+        {
+            await MovePoolIntoStoreAsync(networkId, ct);
+        }
 
-            bitmap.Free(index);
-            ipam.Bitmap = bitmap.Serialize();
-            return new TransactionPlan<bool>(
-                [Write(ipamKey, ipam, StateJson.Default.IpamRecord), new KeyWrite(StateKeys.Lease(networkId, Ipv4Subnet.FormatAddress(ip)), null)],
-                true);
-        }, ct);
+        return await store.ReleaseToPoolAsync(new PoolRelease(StateKeys.IpamPool(networkId), index, StateKeys.Lease(networkId, Ipv4Subnet.FormatAddress(ip))), ct);
     }
 
     // ---- endpoints -------------------------------------------------------------------------------
@@ -459,7 +443,7 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
 
     /// <summary>Address leases taken by <paramref name="host"/> (all hosts when null).</summary>
     public async Task<IReadOnlyList<AddressLeaseRecord>> ListLeasesAsync(string? host, CancellationToken ct = default) =>
-        [.. (await store.ListAsync(StateKeys.LeasesPrefix, ct)).Select(kv => Read(kv.Value, StateJson.Default.AddressLeaseRecord)).Where(l => host is null || l.Host == host)];
+        [.. (await store.ListAsync(StateKeys.LeasesPrefix, ct)).Select(ReadLease).Where(l => host is null || l.Host == host)];
 
     // ---- hosts -----------------------------------------------------------------------------------
 
@@ -506,12 +490,97 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
 
     // ---- helpers ---------------------------------------------------------------------------------
 
-    private static List<int> AddressesInUse(IpamRecord ipam)
+    private static List<int> AddressesInUse(IpamRecord ipam, AddressPool? pool)
     {
         var subnet = Ipv4Subnet.Parse(ipam.Subnet);
-        var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
+        var taken = pool ?? LegacyPool(ipam, subnet);
         return [.. Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1)
-            .Where(i => bitmap.IsTaken(i) && i != ipam.GatewayIndex)];
+            .Where(i => taken.IsTaken(i) && i != ipam.GatewayIndex)];
+    }
+
+    /// <summary>A network's pool: network, broadcast, outside the range and the gateway reserved, plus <paramref name="taken"/>.</summary>
+    private static AddressPoolSpec PoolSpec(Ipv4Subnet subnet, int gatewayIndex, IEnumerable<int> taken)
+    {
+        var reserved = Enumerable.Range(0, subnet.Size).Where(i => i < subnet.FirstHostIndex || i > subnet.LastHostIndex);
+        if (gatewayIndex != 0)
+        {
+            reserved = reserved.Append(gatewayIndex);
+        }
+
+        return new AddressPoolSpec(subnet.NetworkAddress, subnet.Size, [.. reserved.Concat(taken).Distinct()]);
+    }
+
+    /// <summary>The pool a record from before address pools describes (its bitmap), or a fresh one when it has none.</summary>
+    private static AddressPool LegacyPool(IpamRecord ipam, Ipv4Subnet subnet)
+    {
+        var taken = new List<int>();
+        if (ipam.Bitmap is not null)
+        {
+            var bitmap = AddressBitmap.Deserialize(ipam.Bitmap, subnet.Size);
+            taken.AddRange(Enumerable.Range(0, subnet.Size).Where(bitmap.IsTaken));
+        }
+
+        return AddressPool.Create(PoolSpec(subnet, ipam.GatewayIndex, taken));
+    }
+
+    private async Task<IpamRecord?> GetIpamAsync(string networkId, CancellationToken ct) =>
+        await GetOneAsync(StateKeys.Ipam(networkId), ct) is { } text ? Read(text, StateJson.Default.IpamRecord) : null;
+
+    /// <summary>The network's pool as the store holds it (or as its legacy record describes it, not yet moved).</summary>
+    private async Task<AddressPool> GetPoolAsync(string networkId, IpamRecord ipam, CancellationToken ct) =>
+        await store.GetPoolAsync(StateKeys.IpamPool(networkId), ct) ?? LegacyPool(ipam, Ipv4Subnet.Parse(ipam.Subnet));
+
+    /// <summary>Takes from the network's pool, first moving a pre-pool record's bitmap into the store when there is no pool yet.</summary>
+    private async Task<PoolTakeResult> TakeAsync(string networkId, PoolTake take, CancellationToken ct)
+    {
+        var result = await store.TakeFromPoolAsync(take, ct);
+        if (result.Outcome == PoolTakeOutcome.NoPool && await MovePoolIntoStoreAsync(networkId, ct))
+        {
+            result = await store.TakeFromPoolAsync(take, ct);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Upgrades a network created before address pools: creates its pool from the record's bitmap
+    /// and drops the bitmap, in one commit. Returns false when the network does not exist.
+    /// </summary>
+    private Task<bool> MovePoolIntoStoreAsync(string networkId, CancellationToken ct)
+    {
+        var ipamKey = StateKeys.Ipam(networkId);
+        var poolName = StateKeys.IpamPool(networkId);
+        return StoreTransaction.RunAsync(store, [ipamKey], [poolName], (snapshot, pools) =>
+        {
+            if (snapshot[ipamKey] is not { } text)
+            {
+                return new TransactionPlan<bool>([], false);
+            }
+
+            var ipam = Read(text, StateJson.Default.IpamRecord);
+            if (pools[poolName] is not null && ipam.Bitmap is null)
+            {
+                return new TransactionPlan<bool>([], true);
+            }
+
+            var subnet = Ipv4Subnet.Parse(ipam.Subnet);
+            // A pool that exists already is the truth (a record's stale bitmap never overrides it).
+            var pool = pools[poolName] ?? LegacyPool(ipam, subnet);
+            ipam.Bitmap = null;
+            return new TransactionPlan<bool>([Write(ipamKey, ipam, StateJson.Default.IpamRecord)], true)
+            {
+                PoolWrites = pools[poolName] is null ? [new PoolWrite(poolName, new AddressPoolSpec(pool.FirstAddress, pool.Size, [.. pool.TakenSlots()]))] : [],
+            };
+        }, ct);
+    }
+
+    private static int PrefixLength(int size) => 32 - System.Numerics.BitOperations.Log2((uint)size);
+
+    private static AddressLeaseRecord ReadLease(KeyValuePair<string, string> entry)
+    {
+        var lease = Read(entry.Value, StateJson.Default.AddressLeaseRecord);
+        lease.Address = entry.Key[(entry.Key.LastIndexOf('/') + 1)..];
+        return lease;
     }
 
     private static string FormatAddresses(Ipv4Subnet subnet, IEnumerable<int> indexes) =>

@@ -33,7 +33,15 @@ public static class StateKeys
     public const string LeasesPrefix = "state/leases/";
 
     /// <summary>Who took an address and when: lets a host reclaim addresses whose container never came (or went while it was down).</summary>
-    public static string Lease(string networkId, string address) => $"{LeasesPrefix}{networkId}/{address}";
+    public static string Lease(string networkId, string address) => LeasesOf(networkId) + address;
+
+    public static string LeasesOf(string networkId) => $"{LeasesPrefix}{networkId}/";
+
+    /// <summary>
+    /// The network's address pool (a store-held bitmap, see <see cref="Contiv.State.AddressPool"/>):
+    /// named like its IPAM record, in the stores' separate pool namespace.
+    /// </summary>
+    public static string IpamPool(string networkId) => Ipam(networkId);
 }
 
 /// <summary>The host that allocated an address, and when.</summary>
@@ -41,6 +49,11 @@ public sealed class AddressLeaseRecord
 {
     public string NetworkId { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Taken from the lease's key, not stored in its value: the store writes the lease in the same
+    /// step as it picks the address (<see cref="Contiv.State.PoolTake"/>), before anyone knows it.
+    /// </summary>
+    [JsonIgnore]
     public string Address { get; set; } = string.Empty;
 
     public string Host { get; set; } = string.Empty;
@@ -62,7 +75,11 @@ public sealed class NetworkRecord
     public string NetworkId => Names.NetworkId(Config.TenantName, Config.NetworkName);
 }
 
-/// <summary>The address state of one network: which host indexes are taken.</summary>
+/// <summary>
+/// The address configuration of one network. Which addresses are taken lives in the network's
+/// address pool (<see cref="StateKeys.IpamPool"/>), written with this record and deleted with it;
+/// the record itself never changes during the network's life, so allocations do not rewrite it.
+/// </summary>
 public sealed class IpamRecord
 {
     public string Subnet { get; set; } = string.Empty;
@@ -70,7 +87,11 @@ public sealed class IpamRecord
     /// <summary>Host index of the configured gateway, 0 when the network has none.</summary>
     public int GatewayIndex { get; set; }
 
-    public string Bitmap { get; set; } = string.Empty;
+    /// <summary>
+    /// Only in records written before address pools: the taken host indexes (base64 of a
+    /// least-significant-bit-first bitmap). Moved into the pool, and dropped, on first use.
+    /// </summary>
+    public string? Bitmap { get; set; }
 
     /// <summary>Next IPv6 host id to hand out (Contiv counts up rather than reusing).</summary>
     public long NextIpv6HostId { get; set; } = 1;

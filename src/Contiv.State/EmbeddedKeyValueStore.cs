@@ -86,49 +86,70 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
         return Task.FromResult<IReadOnlyList<KeyValuePair<string, string>>>(ReadSnapshot().List(prefix));
     }
 
-    public async Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default)
+    public Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default) =>
+        TryCommitAsync(conditions, writes, [], [], cancellationToken);
+
+    public async Task<bool> TryCommitAsync(
+        IReadOnlyList<KeyCondition> conditions,
+        IReadOnlyList<KeyWrite> writes,
+        IReadOnlyList<PoolCondition> poolConditions,
+        IReadOnlyList<PoolWrite> poolWrites,
+        CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckCommit(conditions, writes);
-        if (writes.Count == 0)
+        StoreArguments.CheckPools(poolConditions, poolWrites);
+        if (writes.Count == 0 && poolWrites.Count == 0)
         {
-            return ReadSnapshot().Satisfies(conditions);
+            var current = ReadSnapshot();
+            return current.Satisfies(conditions) && current.Satisfies(poolConditions);
         }
 
-        // Commits from this instance queue here, so at most one of its threads waits for the file lock.
-        if (!await _commitGate.WaitAsync(_options.LockTimeout, cancellationToken))
-        {
-            throw LockTimeout();
-        }
+        var pools = poolWrites.Select(w => new KeyValuePair<string, AddressPool?>(w.Pool, w.Spec is null ? null : AddressPool.Create(w.Spec))).ToList();
+        return await UpdateAsync(
+            previous => previous.Satisfies(conditions) && previous.Satisfies(poolConditions)
+                ? new Update<bool>(previous.Apply(writes, pools), true, StoreArguments.WrittenKeys(writes))
+                : new Update<bool>(null, false, []),
+            cancellationToken);
+    }
 
-        try
-        {
-            EmbeddedSnapshot previous;
-            EmbeddedSnapshot next;
-            var lockFd = await AcquireFileLockAsync(cancellationToken);
-            try
+    public Task<PoolTakeResult> TakeFromPoolAsync(PoolTake take, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckTake(take);
+        return UpdateAsync(
+            previous =>
             {
-                previous = ReadSnapshot();
-                if (!previous.Satisfies(conditions))
+                var (outcome, next, record) = PoolSteps.Take(previous.Pools.GetValueOrDefault(take.Pool), take);
+                if (outcome.Outcome != PoolTakeOutcome.Taken)
                 {
-                    return false;
+                    return new Update<PoolTakeResult>(null, outcome, []);
                 }
 
-                next = previous.Apply(writes);
-                WriteLocked(next);
-            }
-            finally
-            {
-                NativeFile.Close(lockFd);
-            }
+                return new Update<PoolTakeResult>(previous.Apply(record is { } r ? [r] : [], [new(take.Pool, next)]), outcome, []);
+            },
+            cancellationToken);
+    }
 
-            // Still inside the gate, so this instance's notifications follow its commit order.
-            NotifyOwnCommit(previous, next, StoreArguments.WrittenKeys(writes));
-            return true;
-        }
-        finally
-        {
-            _commitGate.Release();
-        }
+    public Task<bool> ReleaseToPoolAsync(PoolRelease release, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckRelease(release);
+        return UpdateAsync(
+            previous =>
+            {
+                if (previous.Pools.GetValueOrDefault(release.Pool) is not { } pool || release.Slot >= pool.Size || !pool.IsTaken(release.Slot))
+                {
+                    return new Update<bool>(null, false, []);
+                }
+
+                KeyWrite[] records = release.RecordKey is null ? [] : [new KeyWrite(release.RecordKey, null)];
+                return new Update<bool>(previous.Apply(records, [new(release.Pool, pool.With(release.Slot, taken: false))]), true, []);
+            },
+            cancellationToken);
+    }
+
+    public Task<AddressPool?> GetPoolAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckKeys([pool]);
+        return Task.FromResult(ReadSnapshot().Pools.GetValueOrDefault(pool));
     }
 
     public IDisposable Subscribe(string prefix, Action<StoreChange> onChange)
@@ -168,6 +189,49 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
     }
 
     public override string ToString() => Description;
+
+    /// <summary>
+    /// Runs <paramref name="decide"/> on the current version under the file lock and, when it returns a
+    /// next version, makes that the data file and announces the keys it names.
+    /// </summary>
+    private async Task<T> UpdateAsync<T>(Func<EmbeddedSnapshot, Update<T>> decide, CancellationToken cancellationToken)
+    {
+        // Updates from this instance queue here, so at most one of its threads waits for the file lock.
+        if (!await _commitGate.WaitAsync(_options.LockTimeout, cancellationToken))
+        {
+            throw LockTimeout();
+        }
+
+        try
+        {
+            EmbeddedSnapshot previous;
+            Update<T> update;
+            var lockFd = await AcquireFileLockAsync(cancellationToken);
+            try
+            {
+                previous = ReadSnapshot();
+                update = decide(previous);
+                if (update.Next is null)
+                {
+                    return update.Result;
+                }
+
+                WriteLocked(update.Next);
+            }
+            finally
+            {
+                NativeFile.Close(lockFd);
+            }
+
+            // Still inside the gate, so this instance's notifications follow its commit order.
+            NotifyOwnCommit(previous, update.Next, update.Announce);
+            return update.Result;
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+    }
 
     private EmbeddedSnapshot ReadSnapshot()
     {
@@ -336,4 +400,7 @@ public sealed class EmbeddedKeyValueStore : IKeyValueStore
             _dispatcher.Publish(EmbeddedSnapshot.ChangedKeys(last, current));
         }
     }
+
+    /// <summary>What an update decided: the next version (null: write nothing), the answer, the keys to announce.</summary>
+    private readonly record struct Update<T>(EmbeddedSnapshot? Next, T Result, IReadOnlyList<string> Announce);
 }

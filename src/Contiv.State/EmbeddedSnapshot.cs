@@ -7,15 +7,20 @@ namespace Contiv.State;
 /// </summary>
 internal sealed class EmbeddedSnapshot
 {
-    public static readonly EmbeddedSnapshot Empty = new(null, 0, new Dictionary<string, string>(StringComparer.Ordinal));
+    // Before Empty: static fields initialise in textual order.
+    private static readonly Dictionary<string, AddressPool> NoPools = new(StringComparer.Ordinal);
 
+    public static readonly EmbeddedSnapshot Empty = new(null, 0, new Dictionary<string, string>(StringComparer.Ordinal), null);
+
+    private readonly Dictionary<string, AddressPool> _pools;
     private string[]? _sortedKeys;
 
-    public EmbeddedSnapshot(string? storeId, long generation, Dictionary<string, string> entries)
+    public EmbeddedSnapshot(string? storeId, long generation, Dictionary<string, string> entries, Dictionary<string, AddressPool>? pools)
     {
         StoreId = storeId;
         Generation = generation;
         Entries = entries;
+        _pools = pools ?? NoPools;
     }
 
     /// <summary>Random id given to the data file when it is first written; null before that.</summary>
@@ -24,6 +29,9 @@ internal sealed class EmbeddedSnapshot
     public long Generation { get; }
 
     public IReadOnlyDictionary<string, string> Entries { get; }
+
+    /// <summary>Address pools by name (a namespace of their own, not listed with the entries).</summary>
+    public IReadOnlyDictionary<string, AddressPool> Pools => _pools;
 
     public bool IsSameVersion(string? storeId, long generation) =>
         string.Equals(StoreId, storeId, StringComparison.Ordinal) && Generation == generation;
@@ -60,7 +68,24 @@ internal sealed class EmbeddedSnapshot
         return true;
     }
 
-    public EmbeddedSnapshot Apply(IReadOnlyList<KeyWrite> writes)
+    public bool Satisfies(IReadOnlyList<PoolCondition> poolConditions)
+    {
+        foreach (var condition in poolConditions)
+        {
+            var version = Pools.TryGetValue(condition.Pool, out var pool) ? pool.Version : 0;
+            if (version != condition.Version)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public EmbeddedSnapshot Apply(IReadOnlyList<KeyWrite> writes) => Apply(writes, []);
+
+    /// <summary>The next version: <paramref name="writes"/> applied, and each pool in <paramref name="pools"/> replaced (null deletes it).</summary>
+    public EmbeddedSnapshot Apply(IReadOnlyList<KeyWrite> writes, IReadOnlyList<KeyValuePair<string, AddressPool?>> pools)
     {
         var entries = new Dictionary<string, string>(Entries, StringComparer.Ordinal);
         foreach (var write in writes)
@@ -75,7 +100,20 @@ internal sealed class EmbeddedSnapshot
             }
         }
 
-        return new EmbeddedSnapshot(StoreId ?? Guid.NewGuid().ToString("N"), Generation + 1, entries);
+        var nextPools = pools.Count == 0 ? _pools : new Dictionary<string, AddressPool>(_pools, StringComparer.Ordinal);
+        foreach (var (name, pool) in pools)
+        {
+            if (pool is null)
+            {
+                nextPools.Remove(name);
+            }
+            else
+            {
+                nextPools[name] = pool;
+            }
+        }
+
+        return new EmbeddedSnapshot(StoreId ?? Guid.NewGuid().ToString("N"), Generation + 1, entries, nextPools);
     }
 
     public List<KeyValuePair<string, string>> List(string prefix)

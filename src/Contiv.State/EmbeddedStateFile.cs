@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace Contiv.State;
 
 /// <summary>
-/// The embedded store's data file: <c>{"format":1,"storeId":"…","generation":N,"entries":{"key":"value",…}}</c>.
+/// The embedded store's data file: <c>{"format":1,"storeId":"…","generation":N,"entries":{"key":"value",…},
+/// "pools":{"name":{"first":N,"size":N,"version":N,"bits":"base64"},…}}</c> (pools optional: older files have none).
 /// The identity fields come first so a reader can tell from the first few hundred bytes whether the
 /// file still holds the version it has cached, without parsing the entries.
 /// </summary>
@@ -91,6 +92,23 @@ internal static class EmbeddedStateFile
                 }
 
                 writer.WriteEndObject();
+                if (snapshot.Pools.Count > 0)
+                {
+                    writer.WriteStartObject("pools");
+                    foreach (var name in snapshot.Pools.Keys.Order(StringComparer.Ordinal))
+                    {
+                        var pool = snapshot.Pools[name];
+                        writer.WriteStartObject(name);
+                        writer.WriteNumber("first", pool.FirstAddress);
+                        writer.WriteNumber("size", pool.Size);
+                        writer.WriteNumber("version", pool.Version);
+                        writer.WriteBase64String("bits", pool.Bits);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndObject();
+                }
+
                 writer.WriteEndObject();
             }
 
@@ -181,6 +199,7 @@ internal static class EmbeddedStateFile
             long generation = -1;
             var format = -1;
             Dictionary<string, string>? entries = null;
+            Dictionary<string, AddressPool>? pools = null;
             while (true)
             {
                 Read(ref reader);
@@ -205,6 +224,9 @@ internal static class EmbeddedStateFile
                     case "entries":
                         entries = ReadEntries(ref reader);
                         break;
+                    case "pools":
+                        pools = ReadPools(ref reader);
+                        break;
                     default:
                         reader.Skip();
                         break;
@@ -221,9 +243,9 @@ internal static class EmbeddedStateFile
                 throw new InvalidDataException($"state file {path} lacks storeId, generation or entries");
             }
 
-            return new EmbeddedSnapshot(storeId, generation, entries);
+            return new EmbeddedSnapshot(storeId, generation, entries, pools);
         }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or FormatException)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new InvalidDataException($"state file {path} is not a valid state file: {exception.Message}", exception);
         }
@@ -248,6 +270,67 @@ internal static class EmbeddedStateFile
             var key = reader.GetString()!;
             Read(ref reader);
             entries[key] = reader.GetString() ?? throw new JsonException($"entry '{key}' is null");
+        }
+    }
+
+    private static Dictionary<string, AddressPool> ReadPools(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("pools must be an object");
+        }
+
+        var pools = new Dictionary<string, AddressPool>(StringComparer.Ordinal);
+        while (true)
+        {
+            Read(ref reader);
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return pools;
+            }
+
+            var name = reader.GetString()!;
+            Expect(ref reader, JsonTokenType.StartObject);
+            uint? first = null;
+            int? size = null;
+            long? version = null;
+            byte[]? bits = null;
+            while (true)
+            {
+                Read(ref reader);
+                if (reader.TokenType == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                var field = reader.GetString();
+                Read(ref reader);
+                switch (field)
+                {
+                    case "first":
+                        first = reader.GetUInt32();
+                        break;
+                    case "size":
+                        size = reader.GetInt32();
+                        break;
+                    case "version":
+                        version = reader.GetInt64();
+                        break;
+                    case "bits":
+                        bits = reader.GetBytesFromBase64();
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+
+            if (first is null || size is null || version is null || bits is null)
+            {
+                throw new JsonException($"pool '{name}' lacks first, size, version or bits");
+            }
+
+            pools[name] = new AddressPool(first.Value, size.Value, version.Value, bits);
         }
     }
 

@@ -26,6 +26,41 @@ public interface IKeyValueStore : IAsyncDisposable
     Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// As <see cref="TryCommitAsync(IReadOnlyList{KeyCondition}, IReadOnlyList{KeyWrite}, CancellationToken)"/>,
+    /// also conditioned on address pools' versions and creating or deleting pools in the same atomic
+    /// step. Pool writes are not announced to subscribers (only the key writes are).
+    /// </summary>
+    Task<bool> TryCommitAsync(
+        IReadOnlyList<KeyCondition> conditions,
+        IReadOnlyList<KeyWrite> writes,
+        IReadOnlyList<PoolCondition> poolConditions,
+        IReadOnlyList<PoolWrite> poolWrites,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes a slot of an address pool (and writes its record key, see <see cref="PoolTake"/>) in one
+    /// atomic step on the store: on Redis one script call, so concurrent hosts never conflict or retry.
+    /// Applied exactly once even when a reply is lost and the call is retried.
+    /// </summary>
+    /// <remarks>
+    /// Pool operations are the allocation hot path and are not announced to subscribers: neither the
+    /// pool nor the record key written with it (the embedded store may still report the record key to
+    /// other processes, as it reports every changed key it finds). Nothing that reacts to
+    /// notifications needs them; read them when needed.
+    /// </remarks>
+    Task<PoolTakeResult> TakeFromPoolAsync(PoolTake take, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Frees a slot of an address pool and deletes its record key, atomically. Returns false (and
+    /// writes nothing) when the slot was free or the pool does not exist: releasing is idempotent.
+    /// Not announced to subscribers (see <see cref="TakeFromPoolAsync"/>).
+    /// </summary>
+    Task<bool> ReleaseToPoolAsync(PoolRelease release, CancellationToken cancellationToken = default);
+
+    /// <summary>The pool as one consistent version, or null when it does not exist.</summary>
+    Task<AddressPool?> GetPoolAsync(string pool, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Calls <paramref name="onChange"/> for keys under <paramref name="prefix"/> changed by any process.
     /// Delivery is at-least-once and may coalesce; a <see cref="StoreChange.Resync"/> change
     /// (empty key) means "notifications may have been missed, re-read everything" (e.g. after a reconnect).

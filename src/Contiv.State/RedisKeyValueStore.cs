@@ -16,9 +16,15 @@ namespace Contiv.State;
 /// <item><c>P data/KEY</c>: string, the value of KEY.</item>
 /// <item><c>P index</c>: sorted set of every KEY (all scores 0), so a prefix listing is one lexical range
 /// (ZRANGEBYLEX) instead of a SCAN over the whole server.</item>
-/// <item><c>P receipts/ID</c>: short-lived marker written by commit ID; see <see cref="TryCommitAsync"/>.</item>
+/// <item><c>P receipts/ID</c>: short-lived marker written by commit ID; see <see cref="TryCommitAsync(IReadOnlyList{KeyCondition}, IReadOnlyList{KeyWrite}, CancellationToken)"/>.</item>
 /// <item><c>P changes</c>: pub/sub channel carrying, per commit, a JSON array of the keys it wrote.</item>
+/// <item><c>P pools/NAME</c>: string, address pool NAME's bitmap (Redis bit order: slot 0 is the first bit),
+/// and <c>P poolmeta/NAME</c>: hash of its <c>first</c> address, <c>size</c> and <c>version</c>.</item>
 /// </list>
+/// <para>
+/// Taking or releasing a pool slot is one Lua script (BITPOS/GETBIT, SETBIT, the record key and its
+/// index entry, a receipt): one round trip, atomic, and never in conflict with another host's take.
+/// </para>
 /// <para>
 /// A commit is one WATCH/MULTI/EXEC transaction that writes the values, maintains the index and
 /// PUBLISHes the change message, so the index never disagrees with the data and a notification is
@@ -71,10 +77,89 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         return result
         """;
 
+    /// <summary>
+    /// Takes a pool slot. KEYS: meta, bits, receipt, index. ARGV: requested slot ('' for the lowest
+    /// free), record key prefix ('' for none), encoded record value, data-key prefix, receipt lifetime
+    /// (ms). Returns {outcome, slot, first, size}, outcome 0 taken, 1 unavailable, 2 exhausted, 3 no pool.
+    /// A receipt (slot:first:size) makes a retried call return the slot the first call took.
+    /// </summary>
+    private const string TakeScript = """
+        local done = redis.call('GET', KEYS[3])
+        if done then
+          local slot, first, size = string.match(done, '^(%d+):(%d+):(%d+)$')
+          return {0, tonumber(slot), tonumber(first), tonumber(size)}
+        end
+        local meta = redis.call('HMGET', KEYS[1], 'first', 'size')
+        if not meta[1] then
+          return {3, -1, 0, 0}
+        end
+        local first = tonumber(meta[1])
+        local size = tonumber(meta[2])
+        local slot
+        if ARGV[1] == '' then
+          slot = redis.call('BITPOS', KEYS[2], 0)
+          if slot < 0 or slot >= size then
+            return {2, -1, first, size}
+          end
+        else
+          slot = tonumber(ARGV[1])
+          if slot >= size or redis.call('GETBIT', KEYS[2], slot) == 1 then
+            return {1, slot, first, size}
+          end
+        end
+        redis.call('SETBIT', KEYS[2], slot, 1)
+        redis.call('HINCRBY', KEYS[1], 'version', 1)
+        if ARGV[2] ~= '' then
+          local a = first + slot
+          local name = ARGV[2] .. string.format('%d.%d.%d.%d', math.floor(a / 16777216) % 256, math.floor(a / 65536) % 256, math.floor(a / 256) % 256, a % 256)
+          redis.call('SET', ARGV[4] .. name, ARGV[3])
+          redis.call('ZADD', KEYS[4], 0, name)
+        end
+        redis.call('SET', KEYS[3], string.format('%d:%d:%d', slot, first, size), 'PX', ARGV[5])
+        return {0, slot, first, size}
+        """;
+
+    /// <summary>
+    /// Frees a pool slot. KEYS: meta, bits, receipt, index. ARGV: slot, record key ('' for none),
+    /// data-key prefix, receipt lifetime (ms). Returns 1 when the slot was taken (and is now free),
+    /// else 0. The receipt keeps a retried call from freeing the slot again after another host took it.
+    /// </summary>
+    private const string ReleaseScript = """
+        local done = redis.call('GET', KEYS[3])
+        if done then
+          return tonumber(done)
+        end
+        local size = redis.call('HGET', KEYS[1], 'size')
+        local slot = tonumber(ARGV[1])
+        if not size or slot >= tonumber(size) or redis.call('GETBIT', KEYS[2], slot) == 0 then
+          return 0
+        end
+        redis.call('SETBIT', KEYS[2], slot, 0)
+        redis.call('HINCRBY', KEYS[1], 'version', 1)
+        if ARGV[2] ~= '' then
+          redis.call('DEL', ARGV[3] .. ARGV[2])
+          redis.call('ZREM', KEYS[4], ARGV[2])
+        end
+        redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
+        return 1
+        """;
+
+    /// <summary>Reads a pool as one snapshot. KEYS: meta, bits. Returns {first, size, version, bits} or an empty array.</summary>
+    private const string GetPoolScript = """
+        local meta = redis.call('HMGET', KEYS[1], 'first', 'size', 'version')
+        if not meta[1] then
+          return {}
+        end
+        return {meta[1], meta[2], meta[3], redis.call('GET', KEYS[2]) or ''}
+        """;
+
     private readonly RedisStoreOptions _options;
     private readonly string _dataKeyPrefix;
     private readonly RedisKey _indexKey;
     private readonly string _receiptKeyPrefix;
+    private readonly string _poolKeyPrefix;
+    private readonly string _poolMetaKeyPrefix;
+    private readonly long _poolReceiptLifetimeMs;
     private readonly RedisChannel _channel;
     private readonly Task<ConnectionMultiplexer> _connection;
     private readonly ResiliencePipeline _pipeline;
@@ -99,6 +184,11 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         _dataKeyPrefix = options.KeyPrefix + "data/";
         _indexKey = options.KeyPrefix + "index";
         _receiptKeyPrefix = options.KeyPrefix + "receipts/";
+        _poolKeyPrefix = options.KeyPrefix + "pools/";
+        _poolMetaKeyPrefix = options.KeyPrefix + "poolmeta/";
+        // A pool receipt only has to outlive the retries of its own call (bounded by OperationTimeout);
+        // allocations are frequent, so they do not get the commits' two minutes.
+        _poolReceiptLifetimeMs = (long)Math.Max(10_000, 3 * (options.OperationTimeout + options.AttemptTimeout).TotalMilliseconds);
         _channel = RedisChannel.Literal(options.KeyPrefix + "changes");
         _pipeline = BuildPipeline(options);
 
@@ -198,20 +288,104 @@ public sealed class RedisKeyValueStore : IKeyValueStore
     /// <see cref="StoreTransaction"/> simply run it again: its conditions see the new state.
     /// </para>
     /// </remarks>
-    public async Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default)
+    public Task<bool> TryCommitAsync(IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CancellationToken cancellationToken = default) =>
+        TryCommitAsync(conditions, writes, [], [], cancellationToken);
+
+    /// <inheritdoc cref="TryCommitAsync(IReadOnlyList{KeyCondition}, IReadOnlyList{KeyWrite}, CancellationToken)"/>
+    public async Task<bool> TryCommitAsync(
+        IReadOnlyList<KeyCondition> conditions,
+        IReadOnlyList<KeyWrite> writes,
+        IReadOnlyList<PoolCondition> poolConditions,
+        IReadOnlyList<PoolWrite> poolWrites,
+        CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckCommit(conditions, writes);
-        if (writes.Count == 0)
+        StoreArguments.CheckPools(poolConditions, poolWrites);
+        if (writes.Count == 0 && poolWrites.Count == 0)
         {
             // Nothing to apply: the answer is whether the conditions hold, read as one snapshot.
             var current = await GetAsync(conditions.Select(c => c.Key).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
-            return conditions.All(c => current[c.Key] == c.ExpectedValue);
+            if (!conditions.All(c => current[c.Key] == c.ExpectedValue))
+            {
+                return false;
+            }
+
+            foreach (var condition in poolConditions)
+            {
+                if ((await GetPoolAsync(condition.Pool, cancellationToken))?.Version is var version && (version ?? 0) != condition.Version)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         var attempts = new CommitAttempts(
             receipt: _receiptKeyPrefix + Guid.NewGuid().ToString("N"),
             message: ChangeMessages.EncodeKeys(StoreArguments.WrittenKeys(writes)));
-        return await RunAsync((database, token) => CommitOnceAsync(database, conditions, writes, attempts, token), attempts, cancellationToken);
+        var commit = new PendingCommit(conditions, writes, poolConditions, poolWrites);
+        return await RunAsync((database, token) => CommitOnceAsync(database, commit, attempts, token), attempts, cancellationToken);
+    }
+
+    public async Task<PoolTakeResult> TakeFromPoolAsync(PoolTake take, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckTake(take);
+        RedisKey[] keys = [PoolMetaKey(take.Pool), PoolKey(take.Pool), _receiptKeyPrefix + Guid.NewGuid().ToString("N"), _indexKey];
+        RedisValue[] arguments =
+        [
+            take.Slot is { } slot ? slot : RedisValue.EmptyString,
+            take.RecordKeyPrefix ?? string.Empty,
+            take.RecordValue is null ? RedisValue.EmptyString : Encode(take.RecordValue),
+            _dataKeyPrefix,
+            _poolReceiptLifetimeMs,
+        ];
+        var attempts = new CommitAttempts(keys[2], []);
+        var reply = await RunAsync((database, token) => EvaluatePoolScriptAsync(database, TakeScript, keys, arguments, attempts, token), attempts, cancellationToken);
+        var parts = (RedisResult[])reply!;
+        var outcome = (int)parts[0] switch
+        {
+            0 => PoolTakeOutcome.Taken,
+            1 => PoolTakeOutcome.Unavailable,
+            2 => PoolTakeOutcome.Exhausted,
+            _ => PoolTakeOutcome.NoPool,
+        };
+        return new PoolTakeResult(outcome, (int)parts[1], (uint)(long)parts[2], (int)parts[3]);
+    }
+
+    public async Task<bool> ReleaseToPoolAsync(PoolRelease release, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckRelease(release);
+        RedisKey[] keys = [PoolMetaKey(release.Pool), PoolKey(release.Pool), _receiptKeyPrefix + Guid.NewGuid().ToString("N"), _indexKey];
+        RedisValue[] arguments = [release.Slot, release.RecordKey ?? string.Empty, _dataKeyPrefix, _poolReceiptLifetimeMs];
+        var attempts = new CommitAttempts(keys[2], []);
+        var reply = await RunAsync((database, token) => EvaluatePoolScriptAsync(database, ReleaseScript, keys, arguments, attempts, token), attempts, cancellationToken);
+        return (int)reply == 1;
+    }
+
+    public async Task<AddressPool?> GetPoolAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        StoreArguments.CheckKeys([pool]);
+        RedisKey[] keys = [PoolMetaKey(pool), PoolKey(pool)];
+        var reply = await RunAsync(
+            (database, token) => database.ScriptEvaluateAsync(GetPoolScript, keys).WaitOrAbandonAsync(token),
+            commit: null,
+            cancellationToken);
+        var parts = (RedisResult[])reply!;
+        if (parts.Length == 0)
+        {
+            return null;
+        }
+
+        var size = (int)parts[1];
+        var bits = (byte[])parts[3]! ?? [];
+        // SETBIT never shortens the string and creation writes it whole, so a shorter one means corruption.
+        if (bits.Length != AddressPool.ByteLength(size))
+        {
+            throw new InvalidDataException($"address pool {pool} in {Description} has a {bits.Length}-byte bitmap for {size} slots");
+        }
+
+        return new AddressPool((uint)(long)parts[0], size, (long)parts[2], bits);
     }
 
     /// <summary>
@@ -305,6 +479,10 @@ public sealed class RedisKeyValueStore : IKeyValueStore
 
     private RedisKey DataKey(string key) => _dataKeyPrefix + key;
 
+    private RedisKey PoolKey(string pool) => _poolKeyPrefix + pool;
+
+    private RedisKey PoolMetaKey(string pool) => _poolMetaKeyPrefix + pool;
+
     /// <summary>
     /// Values are stored behind a one-character marker. StackExchange.Redis compares a condition's
     /// expected value with the stored one numerically whenever both parse as numbers ("1,6" never
@@ -328,7 +506,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         return multiplexer;
     }
 
-    private async Task<bool> CommitOnceAsync(IDatabase database, IReadOnlyList<KeyCondition> conditions, IReadOnlyList<KeyWrite> writes, CommitAttempts attempts, CancellationToken token)
+    private async Task<bool> CommitOnceAsync(IDatabase database, PendingCommit commit, CommitAttempts attempts, CancellationToken token)
     {
         if (attempts.OutcomeUnknown && await database.KeyExistsAsync(attempts.Receipt).WaitOrAbandonAsync(token))
         {
@@ -337,7 +515,7 @@ public sealed class RedisKeyValueStore : IKeyValueStore
 
         var transaction = database.CreateTransaction();
         transaction.AddCondition(Condition.KeyNotExists(attempts.Receipt));
-        foreach (var condition in conditions)
+        foreach (var condition in commit.Conditions)
         {
             var dataKey = DataKey(condition.Key);
             transaction.AddCondition(condition.ExpectedValue is null
@@ -345,8 +523,15 @@ public sealed class RedisKeyValueStore : IKeyValueStore
                 : Condition.StringEqual(dataKey, Encode(condition.ExpectedValue)));
         }
 
-        var queued = new List<Task>(writes.Count * 2 + 2);
-        foreach (var write in writes)
+        foreach (var condition in commit.PoolConditions)
+        {
+            transaction.AddCondition(condition.Version == 0
+                ? Condition.KeyNotExists(PoolMetaKey(condition.Pool))
+                : Condition.HashEqual(PoolMetaKey(condition.Pool), "version", condition.Version));
+        }
+
+        var queued = new List<Task>(commit.Writes.Count * 2 + commit.PoolWrites.Count * 3 + 2);
+        foreach (var write in commit.Writes)
         {
             if (write.Value is null)
             {
@@ -357,6 +542,17 @@ public sealed class RedisKeyValueStore : IKeyValueStore
             {
                 queued.Add(transaction.StringSetAsync(DataKey(write.Key), Encode(write.Value)));
                 queued.Add(transaction.SortedSetAddAsync(_indexKey, write.Key, 0));
+            }
+        }
+
+        foreach (var write in commit.PoolWrites)
+        {
+            queued.Add(transaction.KeyDeleteAsync([PoolKey(write.Pool), PoolMetaKey(write.Pool)]));
+            if (write.Spec is { } spec)
+            {
+                var pool = AddressPool.Create(spec);
+                queued.Add(transaction.StringSetAsync(PoolKey(write.Pool), pool.Bits));
+                queued.Add(transaction.HashSetAsync(PoolMetaKey(write.Pool), [new("first", pool.FirstAddress), new("size", pool.Size), new("version", pool.Version)]));
             }
         }
 
@@ -388,6 +584,24 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         }
 
         return committed;
+    }
+
+    /// <summary>Runs a pool script once, noting when its outcome became unknown (sent, no reply).</summary>
+    private static async Task<RedisResult> EvaluatePoolScriptAsync(IDatabase database, string script, RedisKey[] keys, RedisValue[] arguments, CommitAttempts attempts, CancellationToken token)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(script, keys, arguments).WaitOrAbandonAsync(token);
+        }
+        catch (Exception exception)
+        {
+            if (!WasRejectedBeforeSending(exception))
+            {
+                attempts.OutcomeUnknown = true;
+            }
+
+            throw;
+        }
     }
 
     private async Task<T> RunAsync<T>(Func<IDatabase, CancellationToken, Task<T>> operation, CommitAttempts? commit, CancellationToken cancellationToken)
@@ -654,6 +868,12 @@ public sealed class RedisKeyValueStore : IKeyValueStore
         /// <summary>Set once an attempt may have reached the server without us learning its outcome.</summary>
         public bool OutcomeUnknown { get; set; }
     }
+
+    private sealed record PendingCommit(
+        IReadOnlyList<KeyCondition> Conditions,
+        IReadOnlyList<KeyWrite> Writes,
+        IReadOnlyList<PoolCondition> PoolConditions,
+        IReadOnlyList<PoolWrite> PoolWrites);
 
     private sealed record PendingProbe(string Id)
     {

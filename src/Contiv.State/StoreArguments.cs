@@ -27,6 +27,53 @@ internal static class StoreArguments
         }
     }
 
+    public static void CheckPools(IReadOnlyList<PoolCondition> poolConditions, IReadOnlyList<PoolWrite> poolWrites)
+    {
+        ArgumentNullException.ThrowIfNull(poolConditions);
+        ArgumentNullException.ThrowIfNull(poolWrites);
+        foreach (var condition in poolConditions)
+        {
+            CheckKey(condition.Pool, nameof(poolConditions));
+            ArgumentOutOfRangeException.ThrowIfNegative(condition.Version, nameof(poolConditions));
+        }
+
+        foreach (var write in poolWrites)
+        {
+            CheckKey(write.Pool, nameof(poolWrites));
+            if (write.Spec is { } spec)
+            {
+                // Validates the size and reserved slots before anything is sent.
+                _ = AddressPool.Create(spec);
+            }
+        }
+    }
+
+    public static void CheckTake(PoolTake take)
+    {
+        ArgumentNullException.ThrowIfNull(take);
+        CheckKey(take.Pool, nameof(take));
+        if (take.RecordKeyPrefix is not null && take.RecordValue is null)
+        {
+            throw new ArgumentException("a pool take with a record key prefix needs a record value", nameof(take));
+        }
+
+        if (take.Slot is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(take), "a requested slot is never negative");
+        }
+    }
+
+    public static void CheckRelease(PoolRelease release)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        CheckKey(release.Pool, nameof(release));
+        ArgumentOutOfRangeException.ThrowIfNegative(release.Slot, nameof(release));
+        if (release.RecordKey is not null)
+        {
+            CheckKey(release.RecordKey, nameof(release));
+        }
+    }
+
     /// <summary>The keys a commit notifies about: each written key once, in first-write order.</summary>
     public static IReadOnlyList<string> WrittenKeys(IReadOnlyList<KeyWrite> writes)
     {

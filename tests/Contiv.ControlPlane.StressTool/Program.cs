@@ -4,12 +4,23 @@ using Contiv.Model;
 using Contiv.State;
 
 // Child process for Contiv.ControlPlane.Tests: one "host" allocating through the real control plane.
-//   addresses STORE-URL NETWORK-ID COUNT OUTPUT-FILE   COUNT x AllocateAddressAsync (what RequestAddress does)
+//   addresses STORE-URL NETWORK-ID COUNT OUTPUT-FILE   COUNT x AllocateAddressAsync (no lease: the bench's figure)
+//   leases    STORE-URL NETWORK-ID COUNT OUTPUT-FILE   the same with a lease naming host-PID (what RequestAddress does)
 //   networks  STORE-URL NAME-PREFIX COUNT OUTPUT-FILE  COUNT x CreateNetworkAsync (VNI allocation)
+//   create-network STORE-URL NAME SUBNET                creates network NAME (tenant default) and exits (profiling set-up)
 // Prints "ready", waits for "go" on stdin so all children start together, writes one result per line.
+if (args is ["create-network", var url, var name, var subnet])
+{
+    await using var setupStore = KeyValueStoreFactory.Create(url);
+    var setup = new ContivControl(setupStore);
+    await setup.InitializeAsync();
+    await setup.CreateNetworkAsync(new Network { TenantName = Names.DefaultTenant, NetworkName = name, Subnet = subnet });
+    return 0;
+}
+
 if (args.Length != 5)
 {
-    await Console.Error.WriteLineAsync("usage: addresses|networks STORE-URL ARG COUNT OUTPUT-FILE");
+    await Console.Error.WriteLineAsync("usage: addresses|leases|networks STORE-URL ARG COUNT OUTPUT-FILE");
     return 2;
 }
 
@@ -29,6 +40,7 @@ for (var i = 0; i < count; i++)
     results.Add(args[0] switch
     {
         "addresses" => (await control.AllocateAddressAsync(args[2], null)).Address,
+        "leases" => (await control.AllocateAddressAsync(args[2], null, $"host-{Environment.ProcessId}")).Address,
         "networks" => (await control.CreateNetworkAsync(new Network
         {
             TenantName = Names.DefaultTenant,

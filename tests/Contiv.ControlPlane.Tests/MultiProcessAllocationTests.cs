@@ -18,7 +18,29 @@ public sealed class MultiProcessAllocationTests
     public async Task Hosts_allocating_addresses_concurrently_never_share_one()
     {
         await using var redis = await RedisServer.StartOrSkipAsync();
-        var url = redis.UrlWithPrefix("ipam/");
+        await AllocateConcurrentlyAsync(redis.UrlWithPrefix("ipam/"), "addresses", 1000);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Hosts_allocating_with_leases_write_exactly_one_lease_per_address_naming_its_host()
+    {
+        await using var redis = await RedisServer.StartOrSkipAsync();
+        await AllocateConcurrentlyAsync(redis.UrlWithPrefix("leases/"), "leases", 1000);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Processes_allocating_from_one_embedded_store_never_share_an_address()
+    {
+        using var directory = TempDirectory.Create("contiv-cp-embedded-");
+        await AllocateConcurrentlyAsync("embedded://" + directory.Path, "leases", 100);
+    }
+
+    /// <summary>
+    /// Every process allocates <paramref name="count"/> addresses at once: none twice, exactly the
+    /// lowest ones (nothing was released), and with leases one per address naming the process that got it.
+    /// </summary>
+    private static async Task AllocateConcurrentlyAsync(string url, string mode, int count)
+    {
         await using (var store = KeyValueStoreFactory.Create(url))
         {
             var control = new ContivControl(store);
@@ -26,15 +48,34 @@ public sealed class MultiProcessAllocationTests
             await control.CreateNetworkAsync(new Network { TenantName = "default", NetworkName = "big", Subnet = "10.8.0.0/20" });
         }
 
-        var results = await RunAsync("addresses", url, "big.default", 1000);
+        var results = await RunAsync(mode, url, "big.default", count);
         var all = results.SelectMany(r => r).ToList();
-        Assert.Equal(Processes * 1000, all.Count);
+        Assert.Equal(Processes * count, all.Count);
         Assert.Empty(all.GroupBy(a => a).Where(g => g.Count() > 1).Select(g => g.Key));
 
-        // Nothing was released, so exactly the lowest 3000 host addresses are taken (10.8.0.1 ...).
+        // Nothing was released, so exactly the lowest host addresses are taken (10.8.0.1 ...).
         var subnet = Ipv4Subnet.Parse("10.8.0.0/20");
         var expected = Enumerable.Range(1, all.Count).Select(i => Ipv4Subnet.FormatAddress(subnet.AddressAt(i))).Order(StringComparer.Ordinal);
         Assert.Equal(expected, all.Order(StringComparer.Ordinal));
+
+        await using (var store = KeyValueStoreFactory.Create(url))
+        {
+            var control = new ContivControl(store);
+            var inspect = await control.InspectNetworkAsync("default", "big");
+            Assert.Equal(all.Count, inspect.Oper.AllocatedAddressesCount);
+            var leases = await control.ListLeasesAsync(null);
+            if (mode == "leases")
+            {
+                Assert.Equal(all.Order(StringComparer.Ordinal), leases.Select(l => l.Address).Order(StringComparer.Ordinal));
+                // Each process's addresses carry one holder, and the processes' holders differ.
+                var holders = results.Select(r => leases.Where(l => r.Contains(l.Address)).Select(l => l.Host).Distinct().Single()).ToList();
+                Assert.Equal(Processes, holders.Distinct().Count());
+            }
+            else
+            {
+                Assert.Empty(leases);
+            }
+        }
     }
 
     [Fact(Timeout = 120_000)]

@@ -9,7 +9,7 @@ namespace Contiv.State.Tests;
 /// derived class. Each test gets fresh, empty backing storage; <see cref="OpenStoreAsync"/> opens one
 /// more instance on that same storage (as another process would).
 /// </summary>
-public abstract class KeyValueStoreContractTests : IAsyncLifetime
+public abstract partial class KeyValueStoreContractTests : IAsyncLifetime
 {
     private readonly List<IKeyValueStore> _opened = [];
 
