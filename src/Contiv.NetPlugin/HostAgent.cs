@@ -31,6 +31,9 @@ public sealed class HostAgent(
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
 
+    /// <summary>Host record keys seen by the last pass (written by the loop, read by the store's notifier).</summary>
+    private volatile IReadOnlySet<string> _knownHostKeys = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Completed reconcile passes (tests and /health read it).</summary>
     public long Passes { get; private set; }
 
@@ -52,10 +55,7 @@ public sealed class HostAgent(
     {
         using var subscription = control.Store.Subscribe(string.Empty, change =>
         {
-            if (change.IsResync || change.Key.StartsWith(StateKeys.NetworksPrefix, StringComparison.Ordinal)
-                || change.Key == StateKeys.Global
-                || change.Key.StartsWith(StateKeys.EndpointsPrefix, StringComparison.Ordinal)
-                || change.Key.StartsWith(StateKeys.HostsPrefix, StringComparison.Ordinal))
+            if (WakesReconcile(change.IsResync ? null : change.Key, StateKeys.Host(options.HostName), _knownHostKeys))
             {
                 Wake();
             }
@@ -94,6 +94,32 @@ public sealed class HostAgent(
                 break;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether a change of <paramref name="key"/> (null: the store asks for a full resync) needs a
+    /// pass. Every agent rewrites its own host record on every pass (the heartbeat), so waking on host
+    /// records made each pass wake this agent and every other one, and the cluster looped at 20
+    /// passes a second per host. A host record wakes a pass only when it is a host the last pass did
+    /// not know (a new VTEP to flood to); changed or removed hosts are picked up by the periodic
+    /// resync (<see cref="ResyncInterval"/>).
+    /// </summary>
+    public static bool WakesReconcile(string? key, string ownHostKey, IReadOnlySet<string> knownHostKeys)
+    {
+        ArgumentNullException.ThrowIfNull(knownHostKeys);
+        if (key is null)
+        {
+            return true;
+        }
+
+        if (key.StartsWith(StateKeys.HostsPrefix, StringComparison.Ordinal))
+        {
+            return key != ownHostKey && !knownHostKeys.Contains(key);
+        }
+
+        return key.StartsWith(StateKeys.NetworksPrefix, StringComparison.Ordinal)
+            || key == StateKeys.Global
+            || key.StartsWith(StateKeys.EndpointsPrefix, StringComparison.Ordinal);
     }
 
     /// <summary>One pass; returns true when another pass is wanted soon (something is still settling).</summary>
@@ -291,6 +317,7 @@ public sealed class HostAgent(
     private async Task SyncRemoteEntriesAsync(IReadOnlyList<NetworkRecord> contivNetworks, IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
     {
         var hosts = await control.ListHostsAsync(ct);
+        _knownHostKeys = hosts.Select(h => StateKeys.Host(h.Name)).ToHashSet(StringComparer.Ordinal);
         var remoteVteps = hosts.Where(h => h.Name != options.HostName && !string.IsNullOrEmpty(h.VtepIp) && h.VtepIp != options.VtepIp)
             .Select(h => h.VtepIp!).Distinct().Order(StringComparer.Ordinal).ToList();
         var local = (await networks.ListAsync(ct)).Values.Select(b => b.Spec).DistinctBy(s => s.NetworkId).ToList();
