@@ -24,14 +24,15 @@ public sealed class HostAgent(
     DockerNetworkMap networks,
     PluginHandlers handlers,
     PluginOptions options,
-    ILogger<HostAgent> logger) : BackgroundService
+    ILogger<HostAgent> logger,
+    PluginMetrics? metrics = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
 
-    /// <summary>Completed reconcile passes (tests and /health read it).</summary>
+    /// <summary>Completed reconcile passes (tests and /health read them).</summary>
     public long Passes { get; private set; }
 
     public string? LastError { get; private set; }
@@ -78,6 +79,7 @@ public sealed class HostAgent(
             {
                 // Keep going: the store or dockerd may be restarting; the next pass retries.
                 LastError = e.Message;
+                metrics?.ReconcileFailed(e);
                 logger.LogWarning("reconcile failed: {Error}", e.Message);
             }
 
@@ -118,6 +120,7 @@ public sealed class HostAgent(
         }
 
         var endpoints = await control.ListEndpointsAsync(null, ct);
+        metrics?.SeedJoined(endpoints.Where(e => e.HomingHost == options.HostName && !string.IsNullOrEmpty(e.ContainerId)).Select(e => e.EndpointId));
         var unsettled = await FillContainerNamesAsync(endpoints, ct);
         await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
         await SyncRoutersAsync(contivNetworks, ct);
