@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -55,9 +56,10 @@ public static class ContivTelemetry
                 throw new ArgumentException($"unknown log format \"{format}\": use {string.Join(" or ", LogFormats)}", nameof(format));
         }
 
-        // Serving requests is logged once, by the servers' own request line; Kestrel's and the
-        // router's per-request chatter would double it.
-        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Serving requests is logged once on the console, by the servers' own request line; the
+        // framework's per-request lines would triple it. Only the console: other providers (tests'
+        // captures) still get everything.
+        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.AspNetCore", LogLevel.Warning);
         return logging;
     }
 
