@@ -37,7 +37,7 @@ public static class NetMasterHost
             }));
         }
 
-        builder.Logging.AddContivConsole(options.LogFormat);
+        builder.Logging.AddContivConsole(options.LogFormat, builder.Configuration);
         configureLogging?.Invoke(builder.Logging);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContivJson.Default));
 
@@ -60,8 +60,10 @@ public static class NetMasterHost
             ExceptionHandler = WriteErrorAsync,
 
             // Refusals are answers, not server faults: ASP.NET logs only the other exceptions.
+            // A store outage is an answer too (503 naming the store); the request line logs it as an error.
             SuppressDiagnosticsCallback = context => context.Exception is AccessDeniedException or BadHttpRequestException
-                or ContivException { Kind: ErrorKind.Invalid or ErrorKind.NotFound or ErrorKind.Conflict },
+                or ContivException { Kind: ErrorKind.Invalid or ErrorKind.NotFound or ErrorKind.Conflict }
+                or StoreUnavailableException or StoreConflictException,
         });
 
         // Error statuses the framework produces without an exception (415, 404 on unknown paths,

@@ -8,7 +8,7 @@ namespace Contiv.NetMaster;
 /// What one REST request was about, filled in as it passes through the pipeline: the route once
 /// routing has matched it, the error message once an error answer is written.
 /// </summary>
-public sealed class RequestLogEntry
+public sealed class RequestLogEntry : IRequestErrorFeature
 {
     /// <summary>Route label for requests that matched no endpoint (never the raw path: it would be an unbounded label).</summary>
     public const string Unmatched = "unmatched";
@@ -87,6 +87,7 @@ public static partial class RequestLogging
             var started = Stopwatch.GetTimestamp();
             var entry = new RequestLogEntry();
             context.Features.Set(entry);
+            context.Features.Set<IRequestErrorFeature>(entry);
             try
             {
                 await next(context);

@@ -12,7 +12,7 @@ public static class NetPluginHost
     public static async Task<WebApplication> BuildAsync(PluginOptions options, CancellationToken ct = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.AddContivConsole(options.LogFormat);
+        builder.Logging.AddContivConsole(options.LogFormat, builder.Configuration);
 
         PrepareSocket(options.SocketPath);
         builder.WebHost.ConfigureKestrel(k =>

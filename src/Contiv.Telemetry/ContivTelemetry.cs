@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -30,8 +31,9 @@ public static class ContivTelemetry
     /// One line per event on the console: <c>text</c> (the default: timestamp, level, category, message)
     /// or <c>json</c> (one JSON object per line, with every structured value under <c>State</c>).
     /// </summary>
+    /// <param name="configuration">When it has a <c>Logging</c> section (e.g. <c>Logging__LogLevel__Default=Trace</c>), its levels apply as given, framework categories included.</param>
     /// <exception cref="ArgumentException">Another format.</exception>
-    public static ILoggingBuilder AddContivConsole(this ILoggingBuilder logging, string? format)
+    public static ILoggingBuilder AddContivConsole(this ILoggingBuilder logging, string? format, IConfiguration? configuration = null)
     {
         switch (format ?? TextFormat)
         {
@@ -57,9 +59,13 @@ public static class ContivTelemetry
         }
 
         // Serving requests is logged once on the console, by the servers' own request line; the
-        // framework's per-request lines would triple it. Only the console: other providers (tests'
-        // captures) still get everything.
-        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.AspNetCore", LogLevel.Warning);
+        // framework's per-request lines would triple it. Only the console (other providers, tests'
+        // captures, still get everything), and only while nobody configured log levels.
+        if (configuration?.GetSection("Logging").Exists() != true)
+        {
+            logging.AddFilter<ConsoleLoggerProvider>("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+
         return logging;
     }
 

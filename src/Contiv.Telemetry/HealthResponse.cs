@@ -13,6 +13,11 @@ public static class HealthResponse
 {
     public static async Task WriteAsync(HttpContext context, HealthReport report)
     {
+        if (report.Status == HealthStatus.Unhealthy && context.Features.Get<IRequestErrorFeature>() is { } error)
+        {
+            error.Error = string.Join("; ", report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => $"{e.Key}: {e.Value.Description ?? e.Value.Exception?.Message}"));
+        }
+
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         using var buffer = new MemoryStream();

@@ -22,12 +22,16 @@ public sealed class NetMasterServer : IAsyncDisposable
 {
     private readonly TempDirectory _directory;
     private readonly bool _ownsDirectory;
+    private readonly string? _clusterStore;
+    private readonly LogCapture? _logs;
     private WebApplication? _app;
 
-    private NetMasterServer(TempDirectory directory, bool ownsDirectory)
+    private NetMasterServer(TempDirectory directory, bool ownsDirectory, string? clusterStore, LogCapture? logs)
     {
         _directory = directory;
         _ownsDirectory = ownsDirectory;
+        _clusterStore = clusterStore;
+        _logs = logs;
     }
 
     public string Url { get; private set; } = string.Empty;
@@ -39,9 +43,11 @@ public sealed class NetMasterServer : IAsyncDisposable
     /// <summary>The server's own control plane (same store), to play netplugin's part (endpoints, addresses).</summary>
     public ContivControl Control => _app!.Services.GetRequiredService<ContivControl>();
 
-    public static async Task<NetMasterServer> StartAsync(TempDirectory? directory = null)
+    /// <param name="clusterStore">Another store (e.g. a test's Redis) instead of the embedded one in the directory.</param>
+    /// <param name="logs">Captures every log event.</param>
+    public static async Task<NetMasterServer> StartAsync(TempDirectory? directory = null, string? clusterStore = null, LogCapture? logs = null)
     {
-        var server = new NetMasterServer(directory ?? TempDirectory.Create("contiv-nm-"), directory is null);
+        var server = new NetMasterServer(directory ?? TempDirectory.Create("contiv-nm-"), directory is null, clusterStore, logs);
         await server.StartAppAsync();
         return server;
     }
@@ -87,11 +93,13 @@ public sealed class NetMasterServer : IAsyncDisposable
     private async Task StartAppAsync()
     {
         // Port 0: Kestrel picks a free port, so parallel tests never race for one.
-        _app = await NetMasterHost.BuildAsync(new NetMasterOptions
-        {
-            ListenUrl = "127.0.0.1:0",
-            ClusterStore = "embedded://" + _directory.Path,
-        });
+        _app = await NetMasterHost.BuildAsync(
+            new NetMasterOptions
+            {
+                ListenUrl = "127.0.0.1:0",
+                ClusterStore = _clusterStore ?? "embedded://" + _directory.Path,
+            },
+            _logs is null ? null : _logs.AddTo);
         await _app.StartAsync();
         Url = _app.Urls.Single(u => u.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
         Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(10) };
