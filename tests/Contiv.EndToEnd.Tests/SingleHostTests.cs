@@ -85,7 +85,7 @@ public sealed class NetworkLifecycleTests(ContivLabFixture lab)
 
             var health = (await lab.BashAsync("curl -s -w ' %{http_code}' --unix-socket \"$(lab_plugins_dir h1)/netplugin.sock\" http://netplugin/health")).EnsureSuccess("curl /health");
             Assert.StartsWith("{\"status\":\"Healthy\"", health.Stdout, StringComparison.Ordinal);
-            Assert.EndsWith(" 200", health.Stdout, StringComparison.Ordinal);
+            Assert.EndsWith(" 200", health.Stdout.TrimEnd(), StringComparison.Ordinal);
 
             // The Join's log line names the endpoint Docker reports.
             var endpointId = (await lab.DockerInspectAsync("h1", "container", "obs1")).GetProperty("NetworkSettings").GetProperty("Networks").GetProperty("obs-net").GetProperty("EndpointID").GetString();
