@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Contiv.State;
 using Contiv.Telemetry;
@@ -89,7 +88,6 @@ public sealed class PluginMetrics
     }
 
     /// <summary>Runs a datapath operation, counting its failure.</summary>
-    [DebuggerStepThrough]
     internal T Datapath<T>(string operation, Func<T> action)
     {
         try
