@@ -6,6 +6,7 @@ using Contiv.State;
 using Contiv.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Contiv.NetMaster.Tests;
@@ -23,15 +24,15 @@ public sealed class NetMasterServer : IAsyncDisposable
     private readonly TempDirectory _directory;
     private readonly bool _ownsDirectory;
     private readonly string? _clusterStore;
-    private readonly LogCapture? _logs;
+    private readonly Action<ILoggingBuilder>? _configureLogging;
     private WebApplication? _app;
 
-    private NetMasterServer(TempDirectory directory, bool ownsDirectory, string? clusterStore, LogCapture? logs)
+    private NetMasterServer(TempDirectory directory, bool ownsDirectory, string? clusterStore, Action<ILoggingBuilder>? configureLogging)
     {
         _directory = directory;
         _ownsDirectory = ownsDirectory;
         _clusterStore = clusterStore;
-        _logs = logs;
+        _configureLogging = configureLogging;
     }
 
     public string Url { get; private set; } = string.Empty;
@@ -44,10 +45,10 @@ public sealed class NetMasterServer : IAsyncDisposable
     public ContivControl Control => _app!.Services.GetRequiredService<ContivControl>();
 
     /// <param name="clusterStore">Another store (e.g. a test's Redis) instead of the embedded one in the directory.</param>
-    /// <param name="logs">Captures every log event.</param>
-    public static async Task<NetMasterServer> StartAsync(TempDirectory? directory = null, string? clusterStore = null, LogCapture? logs = null)
+    /// <param name="configureLogging">Adds log providers (e.g. a LogCapture's AddTo).</param>
+    public static async Task<NetMasterServer> StartAsync(TempDirectory? directory = null, string? clusterStore = null, Action<ILoggingBuilder>? configureLogging = null)
     {
-        var server = new NetMasterServer(directory ?? TempDirectory.Create("contiv-nm-"), directory is null, clusterStore, logs);
+        var server = new NetMasterServer(directory ?? TempDirectory.Create("contiv-nm-"), directory is null, clusterStore, configureLogging);
         await server.StartAppAsync();
         return server;
     }
@@ -99,7 +100,7 @@ public sealed class NetMasterServer : IAsyncDisposable
                 ListenUrl = "127.0.0.1:0",
                 ClusterStore = _clusterStore ?? "embedded://" + _directory.Path,
             },
-            _logs is null ? null : _logs.AddTo);
+            _configureLogging);
         await _app.StartAsync();
         Url = _app.Urls.Single(u => u.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
         Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(10) };

@@ -49,7 +49,7 @@ public sealed class OperationsTests
     public async Task Every_rest_call_logs_one_line_with_route_status_tenant_network_outcome_and_duration()
     {
         var logs = new LogCapture();
-        await using var server = await NetMasterServer.StartAsync(logs: logs);
+        await using var server = await NetMasterServer.StartAsync(configureLogging: logs.AddTo);
         Assert.Equal(0, (await server.NetCtlAsync("tenant", "create", "blue")).ExitCode);
         Assert.Equal(0, (await server.NetCtlAsync("net", "create", "-t", "blue", "--subnet=10.1.2.0/24", "contiv-net")).ExitCode);
         Assert.NotEqual(0, (await server.NetCtlAsync("net", "inspect", "-t", "blue", "nope")).ExitCode);
@@ -68,7 +68,7 @@ public sealed class OperationsTests
     {
         await using var redis = await RedisServer.StartOrSkipAsync();
         var logs = new LogCapture();
-        await using var server = await NetMasterServer.StartAsync(clusterStore: redis.UrlWithPrefix("obs-nm/"), logs: logs);
+        await using var server = await NetMasterServer.StartAsync(clusterStore: redis.UrlWithPrefix("obs-nm/"), configureLogging: logs.AddTo);
         using (var healthy = await server.Http.GetAsync("/health", Ct))
         {
             Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
