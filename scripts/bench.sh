@@ -249,11 +249,12 @@ after_dataplane() { # best effort, also after a failure: the control-plane figur
 
 # ------------------------------------------------------------------ 2. control plane
 plugin_log_offset() { stat -c %s "$LAB_DIR/$1/netplugin.log"; }
-# plugin_ms_since hN OFFSET CALL... -> total ms the plugin reported ("plugin[0] /CALL ok in X ms") since OFFSET
+# plugin_ms_since hN OFFSET CALL... -> total ms the plugin reported since OFFSET, from its request
+# lines ("plugin[1] CALL ok in X ms request=..."; older builds wrote "plugin[0] /CALL ok in X ms")
 plugin_ms_since() {
   local h="$1" off="$2"; shift 2
   tail -c +"$((off + 1))" "$LAB_DIR/$h/netplugin.log" | awk -v calls=" $* " '
-    /plugin\[0\] \/[A-Za-z.]+ ok in [0-9.]+ ms/ { for (i = 1; i <= NF; i++) if ($i == "ok" && $(i+1) == "in") {
+    /plugin\[[0-9]+\] \/?[A-Za-z.]+ ok in [0-9.]+ ms/ { for (i = 1; i <= NF; i++) if ($i == "ok" && $(i+1) == "in") {
       c = $(i-1); sub(/^\//, "", c); if (index(calls, " " c " ")) t += $(i+2) } }
     END { printf "%.1f", t }'
 }

@@ -8,7 +8,7 @@ namespace Contiv.NetMaster;
 /// netctl and existing scripts work unchanged. Trailing slashes are optional.
 /// </summary>
 /// <remarks>
-/// Every handler but <c>/health</c> takes the authenticated <see cref="Caller"/>. A tenant-scoped
+/// Every handler takes the authenticated <see cref="Caller"/>. A tenant-scoped
 /// caller sees and changes only its tenant: lists are filtered, any path naming another tenant is
 /// 403 (decided from the path, before the store is read), global settings are read-only and tenants
 /// cannot be created or deleted.
@@ -115,13 +115,6 @@ public static class NetMasterApi
         });
 
         app.MapGet("/version", (Caller caller) => Results.Ok(BuildInfo.Current));
-
-        // Open for load balancers and probes: it says "ok" or fails, nothing else.
-        app.MapGet("/health", async (ContivControl control, CancellationToken ct) =>
-        {
-            await control.GetGlobalAsync(ct);
-            return Results.Text("ok");
-        }).AllowAnonymous();
     }
 
     /// <summary>Route values keep %2F and friends encoded; names are reported as the user typed them.</summary>

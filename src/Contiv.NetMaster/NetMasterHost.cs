@@ -2,6 +2,7 @@ using System.Security.Authentication;
 using Contiv.ControlPlane;
 using Contiv.Model;
 using Contiv.State;
+using Contiv.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Contiv.NetMaster;
@@ -9,6 +10,11 @@ namespace Contiv.NetMaster;
 /// <summary>Builds the netmaster web application (also used by tests, on a free port).</summary>
 public static class NetMasterHost
 {
+    /// <summary>The meter of netmaster's instruments, exported on /metrics as <c>contiv_netmaster_*</c>.</summary>
+    public const string MeterName = "Contiv.NetMaster";
+
+    public const string MetricPrefix = "contiv.netmaster";
+
     public static Task<WebApplication> BuildAsync(NetMasterOptions options, CancellationToken ct = default) => BuildAsync(options, null, ct);
 
     /// <summary>Builds netmaster; <paramref name="configureLogging"/> adds log providers or levels (tests capture logs with it).</summary>
@@ -31,12 +37,7 @@ public static class NetMasterHost
             }));
         }
 
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddContivConsole(options.LogFormat, builder.Configuration);
         configureLogging?.Invoke(builder.Logging);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContivJson.Default));
 
@@ -49,16 +50,20 @@ public static class NetMasterHost
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(control);
         builder.Services.AddSingleton(options);
+        builder.Services.AddContivTelemetry("netmaster", MeterName, MetricPrefix);
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(security.Dispose);
+        RequestLogging.UseRequestLog(app);
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = WriteErrorAsync,
 
             // Refusals are answers, not server faults: ASP.NET logs only the other exceptions.
+            // A store outage is an answer too (503 naming the store); the request line logs it as an error.
             SuppressDiagnosticsCallback = context => context.Exception is AccessDeniedException or BadHttpRequestException
-                or ContivException { Kind: ErrorKind.Invalid or ErrorKind.NotFound or ErrorKind.Conflict },
+                or ContivException { Kind: ErrorKind.Invalid or ErrorKind.NotFound or ErrorKind.Conflict }
+                or StoreUnavailableException or StoreConflictException,
         });
 
         // Error statuses the framework produces without an exception (415, 404 on unknown paths,
@@ -73,10 +78,13 @@ public static class NetMasterHost
                 StatusCodes.Status405MethodNotAllowed => $"method {context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}",
                 _ => $"request failed with status {response.StatusCode}",
             };
+            RequestLogEntry.SetError(context.HttpContext, message);
             await response.WriteAsJsonAsync(new ApiError(message), ContivJson.Default.ApiError);
         });
         app.UseRouting();
+        RequestLogging.UseRouteCapture(app);
         TokenAuthentication.Use(app, security.Tokens);
+        MapOperations(app);
         NetMasterApi.Map(app);
 
         await control.InitializeAsync(options.FwdMode, ct);
@@ -138,7 +146,34 @@ public static class NetMasterHost
                 TokenAuthentication.Remote(context), caller?.Description ?? "no caller", error!.Message);
         }
 
+        if (error is StoreUnavailableException or StoreConflictException)
+        {
+            context.RequestServices.GetRequiredService<RequestMetrics>().StoreError("request", error is StoreConflictException ? "conflict" : "unavailable");
+        }
+
+        RequestLogEntry.SetError(context, message);
         context.Response.StatusCode = status;
         await context.Response.WriteAsJsonAsync(new ApiError(message), ContivJson.Default.ApiError);
+    }
+
+    /// <summary>
+    /// <c>/health</c> is open to anyone (probes, load balancers: it says whether netmaster and its
+    /// store answer); <c>/metrics</c> needs an admin token when tokens are configured, because its
+    /// counts describe the whole cluster's activity, which a tenant's token must not see.
+    /// </summary>
+    private static void MapOperations(WebApplication app)
+    {
+        // After authentication: a tenant's token is authenticated, and refused here (403).
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.Equals(ContivTelemetry.MetricsPath, StringComparison.Ordinal))
+            {
+                (context.Features.Get<Caller>() ?? throw new InvalidOperationException("/metrics reached without authentication")).EnsureAdmin("reading /metrics");
+            }
+
+            await next(context);
+        });
+        var (_, health) = app.MapContivOperations();
+        health.AllowAnonymous();
     }
 }

@@ -12,6 +12,9 @@ public sealed record NetMasterOptions
     /// <summary>Forwarding mode written into the global settings the first time the cluster starts.</summary>
     public string FwdMode { get; init; } = "bridge";
 
+    /// <summary>Console log format: <c>text</c> (default) or <c>json</c> (one JSON object per line).</summary>
+    public string LogFormat { get; init; } = "text";
+
     /// <summary>
     /// PEM certificate (the server's first, then any intermediates) to serve HTTPS with; goes with
     /// <see cref="TlsKeyFile"/>. Required when listening on anything but loopback.

@@ -37,7 +37,13 @@ var hostTimeout = new Option<int>("--host-timeout")
     Description = "seconds without a heartbeat after which a host is presumed dead (netctl host rm then reclaims its endpoints)",
     DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("CONTIV_NETMASTER_HOST_TIMEOUT"), out var t) ? t : 60,
 };
-var root = new RootCommand("ContivDocker netmaster: the control plane's REST API") { listenUrl, clusterStore, fwdMode, tlsCert, tlsKey, tokenFile, hostTimeout };
+var logFormat = new Option<string>("--log-format")
+{
+    Description = "Console log format: text or json (env CONTIV_LOG_FORMAT)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_LOG_FORMAT") ?? Contiv.Telemetry.ContivTelemetry.TextFormat,
+};
+logFormat.AcceptOnlyFromAmong(Contiv.Telemetry.ContivTelemetry.LogFormats);
+var root = new RootCommand("ContivDocker netmaster: the control plane's REST API") { listenUrl, clusterStore, fwdMode, tlsCert, tlsKey, tokenFile, hostTimeout, logFormat };
 root.SetAction(async (parse, ct) =>
 {
     var options = new NetMasterOptions
@@ -49,6 +55,7 @@ root.SetAction(async (parse, ct) =>
         TlsCertFile = parse.GetValue(tlsCert),
         TlsKeyFile = parse.GetValue(tlsKey),
         TokenFile = parse.GetValue(tokenFile),
+        LogFormat = parse.GetValue(logFormat)!,
     };
 
     WebApplication app;

@@ -24,7 +24,8 @@ public sealed class HostAgent(
     DockerNetworkMap networks,
     PluginHandlers handlers,
     PluginOptions options,
-    ILogger<HostAgent> logger) : BackgroundService
+    ILogger<HostAgent> logger,
+    PluginMetrics? metrics = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
@@ -34,7 +35,7 @@ public sealed class HostAgent(
     /// <summary>Host record keys seen by the last pass (written by the loop, read by the store's notifier).</summary>
     private volatile IReadOnlySet<string> _knownHostKeys = new HashSet<string>(StringComparer.Ordinal);
 
-    /// <summary>Completed reconcile passes (tests and /health read it).</summary>
+    /// <summary>Completed reconcile passes (tests and /health read them).</summary>
     public long Passes { get; private set; }
 
     public string? LastError { get; private set; }
@@ -78,6 +79,7 @@ public sealed class HostAgent(
             {
                 // Keep going: the store or dockerd may be restarting; the next pass retries.
                 LastError = e.Message;
+                metrics?.ReconcileFailed(e);
                 logger.LogWarning("reconcile failed: {Error}", e.Message);
             }
 
@@ -144,6 +146,7 @@ public sealed class HostAgent(
         }
 
         var endpoints = await control.ListEndpointsAsync(null, ct);
+        metrics?.SeedJoined(endpoints.Where(e => e.HomingHost == options.HostName && !string.IsNullOrEmpty(e.ContainerId)).Select(e => e.EndpointId));
         var unsettled = await FillContainerNamesAsync(endpoints, ct);
         await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
         await SyncRoutersAsync(contivNetworks, ct);

@@ -2,6 +2,7 @@ using Contiv.ControlPlane;
 using Contiv.Datapath;
 using Contiv.DockerEngine;
 using Contiv.State;
+using Contiv.Telemetry;
 
 namespace Contiv.NetPlugin;
 
@@ -11,18 +12,17 @@ public static class NetPluginHost
     public static async Task<WebApplication> BuildAsync(PluginOptions options, CancellationToken ct = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddContivConsole(options.LogFormat, builder.Configuration);
 
         PrepareSocket(options.SocketPath);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = PluginServer.MaxBodyBytes;
             k.ListenUnixSocket(options.SocketPath);
+            if (options.MetricsListen is { } metrics)
+            {
+                k.Listen(metrics);
+            }
         });
 
         var store = KeyValueStoreFactory.Create(options.ClusterStore);
@@ -31,22 +31,26 @@ public static class NetPluginHost
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(control);
         builder.Services.AddSingleton<INetlink, RouteNetlink>();
-        builder.Services.AddSingleton<IHostDatapath, LinuxBridgeDatapath>();
+        builder.Services.AddSingleton<LinuxBridgeDatapath>();
+        builder.Services.AddSingleton<IHostDatapath>(sp => new InstrumentedDatapath(sp.GetRequiredService<LinuxBridgeDatapath>(), sp.GetRequiredService<PluginMetrics>()));
         builder.Services.AddSingleton<IDockerEngine>(_ => new DockerEngineClient(options.DockerEndpoint));
         builder.Services.AddSingleton(sp => new DockerNetworkMap(store, options.HostName));
         builder.Services.AddSingleton<PluginHandlers>();
         builder.Services.AddSingleton<HostAgent>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddHostedService<ContainerDnsService>();
+        builder.Services.AddPluginTelemetry().AddCheck<ReconcileHealthCheck>("reconcile");
 
         var app = builder.Build();
+        PluginOperations.Map(app);
         PluginServer.Map(app, app.Services.GetRequiredService<PluginHandlers>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             // Only root (dockerd) may talk to the plugin: it programs the host's network.
             File.SetUnixFileMode(options.SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            app.Logger.LogInformation("netplugin serving {Socket} for host {Host} (vtep {Vtep}, store {Store}, docker {Docker})",
-                options.SocketPath, options.HostName, options.VtepIp ?? "none", store.Description, options.DockerEndpoint);
+            app.Logger.LogInformation("netplugin serving {Socket} for host {Host} (vtep {Vtep}, store {Store}, docker {Docker}, metrics {Metrics})",
+                options.SocketPath, options.HostName, options.VtepIp ?? "none", store.Description, options.DockerEndpoint,
+                options.MetricsListen is { } tcp ? $"on the socket and http://{tcp}" : "on the socket");
         });
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         await Task.CompletedTask;

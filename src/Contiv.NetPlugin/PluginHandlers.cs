@@ -19,7 +19,8 @@ public sealed class PluginHandlers(
     DockerNetworkMap networks,
     PluginOptions options,
     ILogger<PluginHandlers> logger,
-    IDockerEngine? docker = null)
+    IDockerEngine? docker = null,
+    PluginMetrics? metrics = null)
 {
     /// <summary>How long calls wait for a hand-made Docker network to be registered in the control plane.</summary>
     public static readonly TimeSpan AdoptionTimeout = TimeSpan.FromSeconds(10);
@@ -167,6 +168,7 @@ public sealed class PluginHandlers(
             await control.DeleteEndpointAsync(binding.NetworkId, endpointId, ct);
         }
 
+        metrics?.Left(endpointId);
         return EmptyResponse.Instance;
     }
 
@@ -193,6 +195,7 @@ public sealed class PluginHandlers(
             ?? throw ContivException.NotFound($"endpoint {Short(endpointId)} was not created on network {binding.NetworkId}");
         var (tenant, name) = Names.ParseNetworkId(binding.NetworkId);
         var record = await control.GetNetworkAsync(tenant, name, ct);
+        metrics?.Joined(endpointId);
         EndpointJoined?.Invoke(dockerId, endpointId);
         return new JoinResponse
         {
@@ -207,7 +210,7 @@ public sealed class PluginHandlers(
     public EmptyResponse Leave(EndpointRequest request)
     {
         Required(request.NetworkID, "NetworkID");
-        Required(request.EndpointID, "EndpointID");
+        metrics?.Left(Required(request.EndpointID, "EndpointID"));
         return EmptyResponse.Instance;
     }
 
@@ -321,6 +324,7 @@ public sealed class PluginHandlers(
             return new RequestAddressResponse { Address = $"{request.Address}/{prefix}" };
         }
 
+        metrics?.AddressAllocated(networkId);
         logger.LogInformation("allocated {Address} in {NetworkId}", lease.Cidr, networkId);
         return new RequestAddressResponse { Address = lease.Cidr };
     }
@@ -363,6 +367,7 @@ public sealed class PluginHandlers(
 
         if (await control.ReleaseAddressAsync(networkId, address, ct))
         {
+            metrics?.AddressReleased(networkId);
             logger.LogInformation("released {Address} in {NetworkId}", address, networkId);
         }
 

@@ -52,6 +52,12 @@ public sealed record PluginOptions
     /// </summary>
     public TimeSpan ReclaimAfter { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Optional TCP listener for /metrics and /health only (<c>--metrics-listen</c>); null: the socket only.</summary>
+    public System.Net.IPEndPoint? MetricsListen { get; init; }
+
+    /// <summary>Console log format: <c>text</c> (default) or <c>json</c>.</summary>
+    public string LogFormat { get; init; } = "text";
+
     /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

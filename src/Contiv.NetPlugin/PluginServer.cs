@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using Contiv.Model;
 using Contiv.NetPlugin.Protocol;
 using Contiv.State;
+using Contiv.Telemetry;
 
 namespace Contiv.NetPlugin;
 
@@ -49,8 +50,15 @@ public static class PluginServer
 
         // Anything else is a call we do not implement; say so in the protocol's error shape.
         // "{*path}": the default fallback pattern skips paths with a dot, and every plugin call has one.
-        app.MapFallback("{*path}", async context =>
-            await WriteAsync(context, StatusCodes.Status404NotFound, new ErrorResponse($"unknown plugin call {context.Request.Path}"), j.ErrorResponse));
+        app.MapFallback("{*path}", async (HttpContext context, ILoggerFactory loggers) =>
+        {
+            var message = $"unknown plugin call {context.Request.Path}";
+            PluginRequestLog.Write(loggers.CreateLogger(PluginRequestLog.Category), LogText.Clean(context.Request.Path), PluginRequestLog.Unknown, TimeSpan.Zero, context.TraceIdentifier, default, message);
+
+            // Never the path as a label: anyone on the socket could grow the series without bound.
+            context.RequestServices.GetService<PluginMetrics>()?.Requests.Record(PluginRequestLog.Unknown, PluginRequestLog.Unknown, TimeSpan.Zero);
+            await WriteAsync(context, StatusCodes.Status404NotFound, new ErrorResponse(message), j.ErrorResponse);
+        });
     }
 
     private static void Post<TRequest, TResponse>(
@@ -62,39 +70,61 @@ public static class PluginServer
         bool allowEmpty = false)
         where TRequest : class, new()
     {
+        var call = path.TrimStart('/');
         app.MapPost(path, async (HttpContext context, ILoggerFactory loggers) =>
         {
-            var logger = loggers.CreateLogger("plugin");
+            var logger = loggers.CreateLogger(PluginRequestLog.Category);
+            var metrics = context.RequestServices.GetService<PluginMetrics>();
             var started = Stopwatch.GetTimestamp();
             var ct = context.RequestAborted;
+
+            // One log line and one measurement per call, whatever happens to it.
+            void Done(string outcome, PluginRequestIds ids, string? error = null, Exception? exception = null)
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                PluginRequestLog.Write(logger, call, outcome, elapsed, context.TraceIdentifier, ids, error, exception);
+                metrics?.Requests.Record(call, outcome, elapsed);
+            }
+
             TRequest? request;
             try
             {
-                request = await ReadAsync(context, requestType, allowEmpty, logger, path, ct);
+                request = await ReadAsync(context, requestType, allowEmpty, logger, call, ct);
             }
             catch (Exception e) when (e is JsonException or BadHttpRequestException or InvalidDataException or NotSupportedException)
             {
-                var message = $"{path.TrimStart('/')}: invalid request: {e.Message}";
-                logger.LogWarning("{Call} rejected: {Error}", path, message);
+                var message = $"{call}: invalid request: {e.Message}";
+                Done(PluginRequestLog.Invalid, default, message);
                 await WriteAsync(context, StatusCodes.Status400BadRequest, new ErrorResponse(message), PluginJson.Default.ErrorResponse);
+                return;
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException && ct.IsCancellationRequested)
+            {
+                Done(PluginRequestLog.Cancelled, default, "the caller closed the connection");
                 return;
             }
 
             try
             {
                 var response = await handle(request, ct);
-                logger.LogInformation("{Call} ok in {Ms:0.0} ms", path, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Done(RequestMetrics.Ok, PluginRequestIds.Of(request, response));
                 await WriteAsync(context, StatusCodes.Status200OK, response, responseType);
             }
             catch (Exception e) when (e is ContivException or StoreUnavailableException or StoreConflictException or ArgumentException)
             {
-                logger.LogWarning("{Call} refused in {Ms:0.0} ms: {Error}", path, Stopwatch.GetElapsedTime(started).TotalMilliseconds, e.Message);
+                // The exception is not attached: a refusal is an answer, its message says it all.
+                Done(PluginRequestLog.Refused, PluginRequestIds.Of(request), e.Message);
+                metrics?.StoreError("request", e);
                 await WriteAsync(context, StatusCodes.Status200OK, new ErrorResponse(e.Message), PluginJson.Default.ErrorResponse);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                Done(PluginRequestLog.Cancelled, PluginRequestIds.Of(request), "the caller closed the connection");
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                logger.LogError(e, "{Call} failed", path);
-                await WriteAsync(context, StatusCodes.Status500InternalServerError, new ErrorResponse($"{path.TrimStart('/')} failed: {e.Message}"), PluginJson.Default.ErrorResponse);
+                Done(PluginRequestLog.Failed, PluginRequestIds.Of(request), e.Message, e);
+                await WriteAsync(context, StatusCodes.Status500InternalServerError, new ErrorResponse($"{call} failed: {e.Message}"), PluginJson.Default.ErrorResponse);
             }
         });
     }
@@ -102,7 +132,7 @@ public static class PluginServer
     /// <summary>Set CONTIV_LOG_PLUGIN_BODIES=1 to log every request body dockerd sends (protocol debugging).</summary>
     private static readonly bool LogBodies = Environment.GetEnvironmentVariable("CONTIV_LOG_PLUGIN_BODIES") == "1";
 
-    private static async Task<TRequest> ReadAsync<TRequest>(HttpContext context, JsonTypeInfo<TRequest> type, bool allowEmpty, ILogger logger, string path, CancellationToken ct)
+    private static async Task<TRequest> ReadAsync<TRequest>(HttpContext context, JsonTypeInfo<TRequest> type, bool allowEmpty, ILogger logger, string call, CancellationToken ct)
         where TRequest : class, new()
     {
         if (context.Request.ContentLength > MaxBodyBytes)
@@ -119,7 +149,7 @@ public static class PluginServer
 
         if (LogBodies)
         {
-            logger.LogInformation("{Call} body: {Body}", path, System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            PluginRequestLog.Body(logger, call, context.TraceIdentifier, System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
         }
 
         var isBlank = buffer.Length == 0 || buffer.ToArray().All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t');

@@ -15,12 +15,27 @@ var stateDir = Flag("--state-dir", "-state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "
 var dnsListen = Flag("--dns-listen", "-dns-listen", "CONTIV_NETPLUGIN_DNS_LISTEN", "container DNS responder address:port, or 'off' (default: VTEP address, port 53)");
 var scope = Flag("--scope", "-scope", "CONTIV_NETPLUGIN_SCOPE", "driver scope reported to Docker: local (default; v1 plugin, the agent creates Docker networks on this engine) or global (managed plugin in swarm mode)");
 var reclaimAfter = Flag("--reclaim-after", "-reclaim-after", "CONTIV_NETPLUGIN_RECLAIM_AFTER", "seconds before this host reclaims an address or endpoint record no container uses (default 120)");
+var metricsListen = Flag("--metrics-listen", "-metrics-listen", "CONTIV_NETPLUGIN_METRICS_LISTEN", "also serve /metrics and /health (only those) over TCP on ADDRESS:PORT, e.g. 127.0.0.1:9701 (default: off; the plugin socket always serves them)");
+var metricsAllowRemote = new Option<bool>("--metrics-allow-remote")
+{
+    Description = "let --metrics-listen use a non-loopback address (plain HTTP, no authentication) (env CONTIV_NETPLUGIN_METRICS_ALLOW_REMOTE=1)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETPLUGIN_METRICS_ALLOW_REMOTE") == "1",
+};
+var logFormat = Flag("--log-format", "-log-format", "CONTIV_LOG_FORMAT", "console log format: text (default) or json");
 var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
-    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen, reclaimAfter, scope,
+    socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen, reclaimAfter, scope, metricsListen, metricsAllowRemote, logFormat,
 };
+logFormat.Validators.Add(result =>
+{
+    var value = result.GetValueOrDefault<string?>();
+    if (value is not null && !Contiv.Telemetry.ContivTelemetry.LogFormats.Contains(value))
+    {
+        result.AddError($"--log-format must be {string.Join(" or ", Contiv.Telemetry.ContivTelemetry.LogFormats)} (got \"{value}\")");
+    }
+});
 scope.Validators.Add(result =>
 {
     var value = result.GetValueOrDefault<string?>();
@@ -32,6 +47,17 @@ scope.Validators.Add(result =>
 root.SetAction(async (parse, ct) =>
 {
     var defaults = new PluginOptions();
+    System.Net.IPEndPoint? metricsEndpoint;
+    try
+    {
+        metricsEndpoint = PluginOperations.ParseMetricsListen(parse.GetValue(metricsListen), parse.GetValue(metricsAllowRemote));
+    }
+    catch (ArgumentException e)
+    {
+        await Console.Error.WriteLineAsync($"netplugin: {e.Message}");
+        return 2;
+    }
+
     var options = new PluginOptions
     {
         SocketPath = parse.GetValue(socket) ?? defaults.SocketPath,
@@ -46,6 +72,8 @@ root.SetAction(async (parse, ct) =>
         ReclaimAfter = int.TryParse(parse.GetValue(reclaimAfter), out var reclaim) ? TimeSpan.FromSeconds(reclaim) : defaults.ReclaimAfter,
         DnsListen = ParseDnsListen(parse.GetValue(dnsListen), parse.GetValue(vtepIp)),
         Scope = parse.GetValue(scope) ?? defaults.Scope,
+        MetricsListen = metricsEndpoint,
+        LogFormat = parse.GetValue(logFormat) ?? defaults.LogFormat,
     };
     await using var app = await NetPluginHost.BuildAsync(options, ct);
     await app.RunAsync();

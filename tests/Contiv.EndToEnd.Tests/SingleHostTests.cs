@@ -14,6 +14,13 @@ public sealed class NetworkLifecycleTests(ContivLabFixture lab)
 {
     private static readonly TimeSpan Converge = TimeSpan.FromSeconds(30);
 
+    /// <summary>GET /metrics on a host's plugin socket (root only, as dockerd uses it).</summary>
+    private async Task<Contiv.TestSupport.PrometheusText> ScrapePluginAsync(string host)
+    {
+        var scrape = (await lab.BashAsync($"curl -sf --unix-socket \"$(lab_plugins_dir {host})/netplugin.sock\" http://netplugin/metrics")).EnsureSuccess($"curl /metrics on {host}");
+        return Contiv.TestSupport.PrometheusText.Parse(scrape.Stdout);
+    }
+
     [Fact]
     public async Task Netctl_network_appears_on_every_docker_host_with_seed_options()
     {
@@ -54,6 +61,42 @@ public sealed class NetworkLifecycleTests(ContivLabFixture lab)
         lab.SkipIfUnavailable();
         var stat = (await lab.BashAsync("stat -c '%a %U %F' \"$(lab_plugins_dir h1)/netplugin.sock\"")).EnsureSuccess("stat plugin socket");
         Assert.Equal("600 root socket", stat.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Plugin_socket_serves_metrics_and_health_that_count_a_docker_run()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.NetCtlAsync("net", "create", "--subnet=10.1.8.0/24", "obs-net")).EnsureSuccess("netctl net create");
+        try
+        {
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h1", "network", "inspect", "obs-net"), r => r.ExitCode == 0, Converge, "docker network on h1");
+            var before = await ScrapePluginAsync("h1");
+            (await lab.DockerAsync("h1", "run", "-d", "--name", "obs1", "--net", "obs-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("docker run obs1");
+            var after = await ScrapePluginAsync("h1");
+
+            // Tests of this collection run one at a time: this docker run is the only Join meanwhile.
+            const string Requests = "contiv_netplugin_requests_total";
+            Assert.Equal(1, after.Value(Requests, "call=NetworkDriver.Join", "outcome=ok") - before.Value(Requests, "call=NetworkDriver.Join", "outcome=ok"));
+            Assert.Equal(1, after.Value("contiv_netplugin_endpoints_joined") - before.Value("contiv_netplugin_endpoints_joined"));
+            Assert.Equal(1, after.Value("contiv_netplugin_ipam_allocations_total", "network=obs-net.default"));
+            Assert.Equal(1, after.Value("contiv_netplugin_request_duration_seconds_count", "call=NetworkDriver.Join", "outcome=ok")
+                - before.Value("contiv_netplugin_request_duration_seconds_count", "call=NetworkDriver.Join", "outcome=ok"));
+
+            var health = (await lab.BashAsync("curl -s -w ' %{http_code}' --unix-socket \"$(lab_plugins_dir h1)/netplugin.sock\" http://netplugin/health")).EnsureSuccess("curl /health");
+            Assert.StartsWith("{\"status\":\"Healthy\"", health.Stdout, StringComparison.Ordinal);
+            Assert.EndsWith(" 200", health.Stdout.TrimEnd(), StringComparison.Ordinal);
+
+            // The Join's log line names the endpoint Docker reports.
+            var endpointId = (await lab.DockerInspectAsync("h1", "container", "obs1")).GetProperty("NetworkSettings").GetProperty("Networks").GetProperty("obs-net").GetProperty("EndpointID").GetString();
+            var log = (await lab.BashAsync($"grep -F 'endpoint={endpointId}' \"$LAB_DIR/h1/netplugin.log\"")).EnsureSuccess("netplugin log lines of the endpoint");
+            Assert.Matches(@"info: plugin\[1\] NetworkDriver\.Join ok in \d+\.\d ms request=\S+ network=[0-9a-f]{64} endpoint=" + endpointId, log.Stdout);
+        }
+        finally
+        {
+            await lab.DockerAsync("h1", "rm", "-f", "obs1");
+            (await lab.NetCtlAsync("net", "rm", "obs-net")).EnsureSuccess("netctl net rm");
+        }
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Contiv.State;
 using Contiv.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Contiv.NetMaster.Tests;
@@ -22,12 +23,16 @@ public sealed class NetMasterServer : IAsyncDisposable
 {
     private readonly TempDirectory _directory;
     private readonly bool _ownsDirectory;
+    private readonly string? _clusterStore;
+    private readonly Action<ILoggingBuilder>? _configureLogging;
     private WebApplication? _app;
 
-    private NetMasterServer(TempDirectory directory, bool ownsDirectory)
+    private NetMasterServer(TempDirectory directory, bool ownsDirectory, string? clusterStore, Action<ILoggingBuilder>? configureLogging)
     {
         _directory = directory;
         _ownsDirectory = ownsDirectory;
+        _clusterStore = clusterStore;
+        _configureLogging = configureLogging;
     }
 
     public string Url { get; private set; } = string.Empty;
@@ -39,9 +44,11 @@ public sealed class NetMasterServer : IAsyncDisposable
     /// <summary>The server's own control plane (same store), to play netplugin's part (endpoints, addresses).</summary>
     public ContivControl Control => _app!.Services.GetRequiredService<ContivControl>();
 
-    public static async Task<NetMasterServer> StartAsync(TempDirectory? directory = null)
+    /// <param name="clusterStore">Another store (e.g. a test's Redis) instead of the embedded one in the directory.</param>
+    /// <param name="configureLogging">Adds log providers (e.g. a LogCapture's AddTo).</param>
+    public static async Task<NetMasterServer> StartAsync(TempDirectory? directory = null, string? clusterStore = null, Action<ILoggingBuilder>? configureLogging = null)
     {
-        var server = new NetMasterServer(directory ?? TempDirectory.Create("contiv-nm-"), directory is null);
+        var server = new NetMasterServer(directory ?? TempDirectory.Create("contiv-nm-"), directory is null, clusterStore, configureLogging);
         await server.StartAppAsync();
         return server;
     }
@@ -87,11 +94,13 @@ public sealed class NetMasterServer : IAsyncDisposable
     private async Task StartAppAsync()
     {
         // Port 0: Kestrel picks a free port, so parallel tests never race for one.
-        _app = await NetMasterHost.BuildAsync(new NetMasterOptions
-        {
-            ListenUrl = "127.0.0.1:0",
-            ClusterStore = "embedded://" + _directory.Path,
-        });
+        _app = await NetMasterHost.BuildAsync(
+            new NetMasterOptions
+            {
+                ListenUrl = "127.0.0.1:0",
+                ClusterStore = _clusterStore ?? "embedded://" + _directory.Path,
+            },
+            _configureLogging);
         await _app.StartAsync();
         Url = _app.Urls.Single(u => u.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
         Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(10) };

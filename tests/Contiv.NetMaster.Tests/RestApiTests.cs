@@ -132,7 +132,13 @@ public sealed class RestApiTests(NetMasterFixture fixture) : IClassFixture<NetMa
     [Fact]
     public async Task Health_and_version_answer()
     {
-        Assert.Equal((HttpStatusCode.OK, "ok"), ((await SendAsync("GET", "/health")).Status, (await SendAsync("GET", "/health")).Body));
+        var health = await SendAsync("GET", "/health");
+        Assert.Equal((HttpStatusCode.OK, "application/json"), (health.Status, health.MediaType));
+        using (var body = JsonDocument.Parse(health.Body))
+        {
+            Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
+        }
+
         using var version = JsonDocument.Parse((await SendAsync("GET", "/version")).Body);
         Assert.Equal(["Version", "GitCommit", "BuildTime"], version.RootElement.EnumerateObject().Select(p => p.Name));
     }

@@ -52,6 +52,15 @@ public sealed class SecretLoggingTests
             using (await client.GetAsync("/no/such/" + Uri.EscapeDataString("line\nbreak"), Ct))
             {
             }
+
+            // The operations endpoints: /metrics needs an admin token, /health none.
+            using (await client.GetAsync("/metrics", Ct))
+            {
+            }
+
+            using (await client.GetAsync("/health", Ct))
+            {
+            }
         }
 
         // The last request, so its 401 line marks the end of the log.

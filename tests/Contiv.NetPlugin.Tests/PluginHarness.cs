@@ -68,6 +68,9 @@ public sealed class PluginHarness : IAsyncDisposable
 
     public ContivControl Control { get; }
 
+    /// <summary>Everything the server logged (every category, Information and up).</summary>
+    public LogCapture Logs { get; private init; } = new();
+
     public static string SocketPath(TempDirectory directory) => directory.Combine("netplugin.sock");
 
     public static string StoreUrl(TempDirectory directory) => "embedded://" + directory.Combine("state");
@@ -75,20 +78,23 @@ public sealed class PluginHarness : IAsyncDisposable
     /// <param name="directory">Holds the socket and the store; reuse it to "restart" the plugin.</param>
     /// <param name="productionBodyLimit">Kestrel's request size limit as netplugin sets it (else Kestrel's default, so PluginServer's own check is what refuses).</param>
     /// <param name="storeDirectory">Another harness's directory, to share its store as a second plugin process would.</param>
-    public static async Task<PluginHarness> StartAsync(TempDirectory directory, bool productionBodyLimit = true, TempDirectory? storeDirectory = null)
+    /// <param name="storeUrl">Another store (e.g. a test's Redis) instead of the embedded one.</param>
+    public static async Task<PluginHarness> StartAsync(TempDirectory directory, bool productionBodyLimit = true, TempDirectory? storeDirectory = null, string? storeUrl = null)
     {
-        var store = KeyValueStoreFactory.Create(StoreUrl(storeDirectory ?? directory));
+        var store = KeyValueStoreFactory.Create(storeUrl ?? StoreUrl(storeDirectory ?? directory));
         var control = new ContivControl(store);
         await control.InitializeAsync(ct: TestContext.Current.CancellationToken);
         var datapath = new FakeDatapath();
         var hostName = storeDirectory is null ? HostName : "h2";
         var map = new DockerNetworkMap(store, hostName);
-        var handlers = new PluginHandlers(control, datapath, map, new PluginOptions { HostName = hostName, VtepIp = VtepIp }, NullLogger<PluginHandlers>.Instance);
-
         var socket = SocketPath(directory);
         File.Delete(socket);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        var logs = new LogCapture();
+        logs.AddTo(builder.Logging);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddPluginTelemetry();
         builder.WebHost.ConfigureKestrel(k =>
         {
             if (productionBodyLimit)
@@ -99,6 +105,12 @@ public sealed class PluginHarness : IAsyncDisposable
             k.ListenUnixSocket(socket);
         });
         var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<PluginMetrics>();
+
+        // As in netplugin: the datapath's failures are counted, whoever calls it.
+        var handlers = new PluginHandlers(
+            control, new InstrumentedDatapath(datapath, metrics), map, new PluginOptions { HostName = hostName, VtepIp = VtepIp }, NullLogger<PluginHandlers>.Instance, metrics: metrics);
+        PluginOperations.Map(app);
         PluginServer.Map(app, handlers);
         await app.StartAsync(TestContext.Current.CancellationToken);
 
@@ -123,13 +135,14 @@ public sealed class PluginHarness : IAsyncDisposable
             BaseAddress = new Uri("http://localhost"),
             Timeout = TimeSpan.FromSeconds(30),
         };
-        return new PluginHarness(directory, store, app, http, datapath, map, control);
+        return new PluginHarness(directory, store, app, http, datapath, map, control) { Logs = logs };
     }
 
     /// <summary>The plugin calls the server maps (every POST route, from its endpoint data source).</summary>
     public IReadOnlyList<string> MappedPaths() =>
         [.. App.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("POST") == true)
             .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'))
             .Where(p => !p.Contains('{', StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)];
@@ -279,6 +292,14 @@ public sealed class PluginHarness : IAsyncDisposable
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
         await Store.DisposeAsync();
+    }
+
+    /// <summary>A GET on the socket (the operations endpoints): status, content type and body.</summary>
+    public async Task<PluginReply> GetAsync(string path)
+    {
+        using var response = await Http.GetAsync(path, TestContext.Current.CancellationToken);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        return new PluginReply(response.StatusCode, response.Content.Headers.ContentType?.ToString(), body);
     }
 
     private async Task<PluginReply> SendAsync(string path, HttpContent? content)
