@@ -9,37 +9,16 @@ namespace Contiv.EndToEnd.Tests;
 /// stand-in for dotnet/runtime-deps, since this machine has no registry) and the programs and
 /// systemd units installed by scripts/systemd/install.sh into a staging root. Redis on h1.
 /// </summary>
-public sealed class PackagingLabFixture : IAsyncLifetime
+public sealed class PackagingLabFixture() : ScriptedLabFixture("/tmp/contiv-e2e-packaging", "cp")
 {
     public const string Image = "contiv/contiv:latest";
     public const string StandIn = "contiv-local/runtime-deps:10.0";
 
-    /// <summary>Why the lab cannot run here, or null when it can.</summary>
-    public string? SkipReason { get; private set; }
-
-    public Dictionary<string, string> Env { get; } = new()
-    {
-        ["LAB_DIR"] = Environment.GetEnvironmentVariable("LAB_DIR") ?? "/tmp/contiv-e2e-packaging",
-        ["LAB_PREFIX"] = Environment.GetEnvironmentVariable("LAB_PREFIX") ?? "cp",
-        ["LAB_QUIET"] = "1",
-    };
-
     /// <summary>Where install.sh put programs, units and /etc/default files (DESTDIR, inside the lab dir).</summary>
     public string InstallRoot => Path.Combine(Env["LAB_DIR"], "install");
 
-    public async ValueTask InitializeAsync()
+    protected override async Task StartAsync()
     {
-        SkipReason = ContivLabFixture.Prerequisites();
-        if (SkipReason is not null)
-        {
-            if (Environment.GetEnvironmentVariable("CONTIV_E2E_REQUIRED") == "1")
-            {
-                throw new InvalidOperationException("end-to-end prerequisites missing: " + SkipReason);
-            }
-
-            return;
-        }
-
         // The native publish is cached by source state: a rerun returns at once.
         var publish = await BashAsync($"'{Repo.Root}/scripts/image-build.sh' publish", TimeSpan.FromMinutes(15));
         if (publish.ExitCode != 0)
@@ -59,18 +38,13 @@ public sealed class PackagingLabFixture : IAsyncLifetime
             """, TimeSpan.FromMinutes(6));
         if (up.ExitCode != 0)
         {
-            await DisposeAsync();
+            await StopAsync();
             throw new InvalidOperationException("packaging lab failed to start:\n" + up.Output);
         }
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async Task StopAsync()
     {
-        if (SkipReason is not null)
-        {
-            return;
-        }
-
         // Application containers first, while the netplugin container can still answer for them.
         await BashAsync(
             """
@@ -84,17 +58,6 @@ public sealed class PackagingLabFixture : IAsyncLifetime
         await BashAsync("contiv_down", TimeSpan.FromMinutes(2));
     }
 
-    public void SkipIfUnavailable()
-    {
-        if (SkipReason is not null)
-        {
-            Assert.Skip(SkipReason);
-        }
-    }
-
-    public Task<CommandResult> BashAsync(string script, TimeSpan? timeout = null) => Shell.ContivAsync(script, timeout ?? TimeSpan.FromSeconds(90), Env);
-
-    public Task<CommandResult> DockerAsync(string host, string args) => BashAsync($"lab_docker {host} {args}");
 }
 
 [CollectionDefinition(nameof(PackagingLab))]

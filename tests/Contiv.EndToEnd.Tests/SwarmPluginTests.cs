@@ -8,36 +8,14 @@ namespace Contiv.EndToEnd.Tests;
 /// built locally by scripts/plugin-build.sh (cached between runs) and enabled on both engines with
 /// scope "global". Contiv's VXLAN uses port 8472 so Docker's own overlay (ingress) keeps 4789.
 /// </summary>
-public sealed class SwarmPluginLabFixture : IAsyncLifetime
+public sealed class SwarmPluginLabFixture() : ScriptedLabFixture("/tmp/contiv-e2e-swarmplugin", "cv", new Dictionary<string, string> { ["CONTIV_VXLAN_PORT"] = "8472" })
 {
     public const string Plugin = "contiv/netplugin:latest";
 
     private readonly List<string> _pluginIds = [];
 
-    /// <summary>Why the lab cannot run here, or null when it can.</summary>
-    public string? SkipReason { get; private set; }
-
-    public Dictionary<string, string> Env { get; } = new()
+    protected override async Task StartAsync()
     {
-        ["LAB_DIR"] = "/tmp/contiv-e2e-swarmplugin",
-        ["LAB_PREFIX"] = "cv",
-        ["CONTIV_VXLAN_PORT"] = "8472",
-        ["LAB_QUIET"] = "1",
-    };
-
-    public async ValueTask InitializeAsync()
-    {
-        SkipReason = ContivLabFixture.Prerequisites();
-        if (SkipReason is not null)
-        {
-            if (Environment.GetEnvironmentVariable("CONTIV_E2E_REQUIRED") == "1")
-            {
-                throw new InvalidOperationException("end-to-end prerequisites missing: " + SkipReason);
-            }
-
-            return;
-        }
-
         // Built once per source state: a cached build returns at once.
         var build = await BashAsync($"'{Repo.Root}/scripts/plugin-build.sh' build", TimeSpan.FromMinutes(10));
         if (build.ExitCode != 0)
@@ -56,7 +34,7 @@ public sealed class SwarmPluginLabFixture : IAsyncLifetime
             """, TimeSpan.FromMinutes(4));
         if (up.ExitCode != 0)
         {
-            await DisposeAsync();
+            await StopAsync();
             throw new InvalidOperationException("swarm lab failed to start:\n" + up.Output);
         }
 
@@ -72,19 +50,14 @@ public sealed class SwarmPluginLabFixture : IAsyncLifetime
             if (install.ExitCode != 0)
             {
                 var log = await BashAsync($"tail -n 20 \"$LAB_DIR/{host}/dockerd.log\"");
-                await DisposeAsync();
+                await StopAsync();
                 throw new InvalidOperationException($"plugin install on {host} failed:\n{install.Output}\n{log.Output}");
             }
         }
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async Task StopAsync()
     {
-        if (SkipReason is not null)
-        {
-            return;
-        }
-
         // Stop the plugins through their engines first: a plugin killed with its dockerd leaves its
         // cgroup directories (named by plugin id, outside the lab's cgroup parent) behind.
         await BashAsync($"for h in h1 h2; do lab_docker $h plugin disable -f {Plugin} >/dev/null 2>&1 || true; done", TimeSpan.FromMinutes(1));
@@ -95,17 +68,6 @@ public sealed class SwarmPluginLabFixture : IAsyncLifetime
         }
     }
 
-    public void SkipIfUnavailable()
-    {
-        if (SkipReason is not null)
-        {
-            Assert.Skip(SkipReason);
-        }
-    }
-
-    public Task<CommandResult> BashAsync(string script, TimeSpan? timeout = null) => Shell.ContivAsync(script, timeout ?? TimeSpan.FromSeconds(90), Env);
-
-    public Task<CommandResult> DockerAsync(string host, string args) => BashAsync($"lab_docker {host} {args}");
 }
 
 [CollectionDefinition(nameof(SwarmPluginLab))]
