@@ -50,15 +50,18 @@ public static class PluginServer
 
         // Anything else is a call we do not implement; say so in the protocol's error shape.
         // "{*path}": the default fallback pattern skips paths with a dot, and every plugin call has one.
-        app.MapFallback("{*path}", async (HttpContext context, ILoggerFactory loggers) =>
+        // A plain RequestDelegate, not a delegate with injected parameters: the request delegate
+        // generator (on with PublishAot) left such a catch-all fallback unmatched (a bare 404).
+        app.MapFallback("{*path}", (RequestDelegate)(async context =>
         {
+            var loggers = context.RequestServices.GetRequiredService<ILoggerFactory>();
             var message = $"unknown plugin call {context.Request.Path}";
             PluginRequestLog.Write(loggers.CreateLogger(PluginRequestLog.Category), LogText.Clean(context.Request.Path), PluginRequestLog.Unknown, TimeSpan.Zero, context.TraceIdentifier, default, message);
 
             // Never the path as a label: anyone on the socket could grow the series without bound.
             context.RequestServices.GetService<PluginMetrics>()?.Requests.Record(PluginRequestLog.Unknown, PluginRequestLog.Unknown, TimeSpan.Zero);
             await WriteAsync(context, StatusCodes.Status404NotFound, new ErrorResponse(message), j.ErrorResponse);
-        });
+        }));
     }
 
     private static void Post<TRequest, TResponse>(
