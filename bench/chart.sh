@@ -93,16 +93,19 @@ EOF
   # 3. docker run (grouped: median, p95)
   s=$(st docker_run_contiv_median)
   panel 3 "docker run -d latency (median | p95)" "ms" 0 "" "" \
-    "Contiv/bridge median $(fx "$(r docker_run_contiv_median)") (target <= 1.10x: $s)\nContiv/bridge p95 $(fx "$(r docker_run_contiv_p95)")\nContiv -g (no gwbridge)/bridge $(fx "$(r docker_run_contiv_gw_median)")\nplugin's own time: $(fmt "$(v plugin_ms_per_docker_run)") ms per run" "$(col "$s")" <<EOF
+    "Contiv/bridge median $(fx "$(r docker_run_contiv_median)") (target <= 1.10x: $s)\nContiv/user-defined bridge median $(fx "$(r2 docker_run_contiv_median)")\nContiv -g (no gwbridge)/bridge $(fx "$(r docker_run_contiv_gw_median)")\nplugin's own time: $(fmt "$(v plugin_ms_per_docker_run)") ms per run" "$(col "$s")" <<EOF
 B 0 $(v docker_run_bridge_median) $(rgb $DOCKER) median
 B 0.8 $(v docker_run_bridge_p95) $(rgb $LATER) p95
-B 2.2 $(v docker_run_contiv_median) $(rgb $CONTIV) median
-B 3 $(v docker_run_contiv_p95) $(rgb $LATER) p95
-B 4.4 $(v docker_run_contiv_gw_median) $(rgb $DIAG) median
-B 5.2 $(v docker_run_contiv_gw_p95) $(rgb $LATER) p95
+B 2.2 $(v docker_run_user_bridge_median) $(rgb $DOCKER) median
+B 3 $(v docker_run_user_bridge_p95) $(rgb $LATER) p95
+B 4.4 $(v docker_run_contiv_median) $(rgb $CONTIV) median
+B 5.2 $(v docker_run_contiv_p95) $(rgb $LATER) p95
+B 6.6 $(v docker_run_contiv_gw_median) $(rgb $DIAG) median
+B 7.4 $(v docker_run_contiv_gw_p95) $(rgb $LATER) p95
 G 0.4 bridge
-G 2.6 contiv-net
-G 4.8 contiv_-g
+G 2.6 user_bridge
+G 4.8 contiv-net
+G 7.0 contiv_-g
 EOF
   # 4. endpoints/s
   s=$(st endpoints_per_s_contiv)
@@ -130,7 +133,7 @@ EOF
   # 7. RSS (grouped: idle, after K)
   s1=$(st netplugin_rss_idle) s2=$(st netplugin_rss_after_k)
   panel 7 "Resident memory (VmRSS): idle | after K containers" "MB" 0 40 "netplugin target 40 MB" \
-    "netplugin idle: $s1, after K: $s2\nnetplugin 2 s after start: $(fmt "$(v netplugin_rss_fresh)") MB\n  same with DOTNET_gcServer=0: $(fmt "$(v netplugin_rss_fresh_wks_gc)") MB\n  same with DOTNET_EnableWriteXorExecute=0: $(fmt "$(v netplugin_rss_fresh_no_wxe)") MB" "$(col "$s2")" <<EOF
+    "netplugin idle: $s1, after K: $s2\nnetplugin 2 s after start: $(fmt "$(v netplugin_rss_fresh)") MB\n  same sources on the JIT: $(fmt "$(v netplugin_rss_fresh_jit)") MB" "$(col "$s2")" <<EOF
 B 0 $(v netplugin_rss_idle) $(rgb $CONTIV) idle
 B 0.8 $(v netplugin_rss_after_k) $(rgb $LATER) after K
 B 2.2 $(v netmaster_rss_idle) $(rgb $CONTIV) idle
@@ -144,12 +147,11 @@ EOF
   # 8. cold start
   s=$(st netplugin_cold_start)
   panel 8 "Cold start to serving /Plugin.Activate (median)" "ms" 0 300 "target 300 ms" \
-    "netplugin: $(fmt "$(v netplugin_cold_start)") ms ($s)\n= $(fx "$(r netplugin_cold_start)") a .NET CLI's start-to-exit" "$(col "$s")" <<EOF
+    "netplugin (native): $(fmt "$(v netplugin_cold_start)") ms ($s)\n= $(fx "$(r netplugin_cold_start)") a native CLI's start-to-exit" "$(col "$s")" <<EOF
 B 0 $(v dotnet_console_floor) $(rgb $UNDERLAY) netctl --help|(.NET floor)
 B 1 $(v netplugin_cold_listening) $(rgb $DIAG) netplugin|listening
 B 2 $(v netplugin_cold_start) $(rgb $CONTIV) netplugin|answers
-B 3 $(v netplugin_cold_start_wks_gc) $(rgb $DIAG) with|gcServer=0
-B 4 $(v netplugin_cold_start_no_wxe) $(rgb $DIAG) with|W^X off
+B 3 $(v netplugin_cold_start_jit) $(rgb $DOCKER) same sources|on the JIT
 EOF
   echo "unset multiplot"
 } >"$gp"
