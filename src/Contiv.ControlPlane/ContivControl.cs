@@ -125,7 +125,11 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
     public async Task<GlobalSettings> GetGlobalAsync(CancellationToken ct = default)
     {
         var value = await GetOneAsync(StateKeys.Global, ct);
-        return value is null ? new GlobalSettings { Key = "global" } : Read(value, StateJson.Default.GlobalSettings);
+        var global = value is null ? new GlobalSettings() : Read(value, StateJson.Default.GlobalSettings);
+
+        // Contiv's object always says "key": "global", whatever a client posted or omitted.
+        global.Key = "global";
+        return global;
     }
 
     public Task<GlobalSettings> SetGlobalAsync(GlobalSettings update, CancellationToken ct = default)

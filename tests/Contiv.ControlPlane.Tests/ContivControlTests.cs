@@ -215,6 +215,18 @@ public sealed class ContivControlTests
     }
 
     [Fact]
+    public async Task Global_settings_always_carry_key_global_as_contiv_does()
+    {
+        var control = await InitializedAsync();
+        Assert.Equal("global", (await control.GetGlobalAsync()).Key);
+        var global = await control.GetGlobalAsync();
+        global.Key = null;
+        global.FwdMode = "routing";
+        await control.SetGlobalAsync(global);
+        Assert.Equal(("global", "routing"), ((await control.GetGlobalAsync()).Key, (await control.GetGlobalAsync()).FwdMode));
+    }
+
+    [Fact]
     public async Task Concurrent_allocations_never_hand_out_an_address_twice()
     {
         var control = await InitializedAsync();
