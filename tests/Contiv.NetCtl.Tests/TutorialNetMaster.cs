@@ -20,20 +20,13 @@ public sealed class TutorialNetMaster : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _server = await NetMasterServer.StartAsync();
-        foreach (var args in new[]
-        {
-            new[] { "net", "create", "--subnet=10.1.2.0/24", "contiv-net" },
+        await _server.SetUpAsync(
+            [
+            ["net", "create", "--subnet=10.1.2.0/24", "contiv-net"],
             ["tenant", "create", "blue"],
             ["net", "create", "-t", "blue", "--subnet=10.1.2.0/24", "-g", "10.1.2.1", "contiv-net"],
             ["net", "create", "-t", "blue", "--subnet=10.1.5.0/24", "blue-db"],
-        })
-        {
-            var run = await _server.NetCtlAsync(args);
-            if (run.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"setup: netctl {string.Join(' ', args)} failed: {run.Stderr}");
-            }
-        }
+            ]);
 
         var ct = CancellationToken.None;
         await _server.Control.RegisterHostAsync(new() { Name = "node1", VtepIp = "10.0.0.11", StartedAt = DateTimeOffset.UtcNow, LastSeen = DateTimeOffset.UtcNow }, ct);

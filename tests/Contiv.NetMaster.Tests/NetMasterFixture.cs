@@ -15,20 +15,13 @@ public sealed class NetMasterFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _server = await NetMasterServer.StartAsync();
-        foreach (var args in new[]
-        {
-            new[] { "net", "create", "--subnet=10.1.2.0/24", "contiv-net" },
+        await _server.SetUpAsync(
+            [
+            ["net", "create", "--subnet=10.1.2.0/24", "contiv-net"],
             ["tenant", "create", "blue"],
             ["net", "create", "-t", "blue", "--subnet=10.1.2.0/24", "-g", "10.1.2.1", "contiv-net"],
             ["net", "create", "-p", "112", "-e", "vlan", "-s", "10.1.3.0/24", "contiv-vlan"],
-        })
-        {
-            var run = await _server.NetCtlAsync(args);
-            if (run.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"setup: netctl {string.Join(' ', args)} failed: {run.Stderr}");
-            }
-        }
+            ]);
     }
 
     /// <summary>`net ls -a` plus `global inspect`: everything a refused request must leave unchanged.</summary>

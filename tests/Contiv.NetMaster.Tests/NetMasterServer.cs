@@ -62,6 +62,27 @@ public sealed class NetMasterServer : IAsyncDisposable
 
     public async Task<NetCtlRun> NetCtlAsync(params string[] args) => await RunNetCtlAsync(Url, args);
 
+    /// <summary>Runs a fixture's netctl set-up commands in order against this netmaster.</summary>
+    public Task SetUpAsync(params string[][] commands) => SetUpAsync(NetCtlAsync, commands);
+
+    /// <summary>
+    /// Runs set-up commands in order through <paramref name="netctl"/>; the first failure throws, so
+    /// a fixture never starts its tests on half its state.
+    /// </summary>
+    public static async Task SetUpAsync(Func<string[], Task<NetCtlRun>> netctl, params string[][] commands)
+    {
+        ArgumentNullException.ThrowIfNull(netctl);
+        ArgumentNullException.ThrowIfNull(commands);
+        foreach (var args in commands)
+        {
+            var run = await netctl(args);
+            if (run.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"setup: netctl {string.Join(' ', args)} failed: {run.Stderr}");
+            }
+        }
+    }
+
     /// <summary>Runs netctl in process against any netmaster URL, as the real binary would (10 s timeout).</summary>
     public static async Task<NetCtlRun> RunNetCtlAsync(string url, params string[] args)
     {

@@ -20,21 +20,15 @@ public sealed class SecureNetMasterFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _server = await SecureNetMaster.StartAsync();
-        foreach (var args in new[]
-        {
-            new[] { "net", "create", "--subnet=10.1.2.0/24", "contiv-net" },
+        await NetMasterServer.SetUpAsync(
+            args => _server.NetCtlAsync(SecureNetMaster.AdminToken, args),
+            [
+            ["net", "create", "--subnet=10.1.2.0/24", "contiv-net"],
             ["tenant", "create", "blue"],
             ["tenant", "create", "red"],
             ["net", "create", "-t", "blue", "--subnet=10.1.2.0/24", "web"],
             ["net", "create", "-t", "red", "--subnet=10.1.2.0/24", "db"],
-        })
-        {
-            var run = await _server.NetCtlAsync(SecureNetMaster.AdminToken, args);
-            if (run.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"setup: netctl {string.Join(' ', args)} failed: {run.Stderr}");
-            }
-        }
+            ]);
 
         foreach (var (network, id) in new[] { ("web.blue", "ab12b1ue0001"), ("db.red", "ab12ed000002"), ("db.red", "cdef0003red0") })
         {
