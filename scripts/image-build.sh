@@ -58,8 +58,6 @@ publish() {
   tmp=$(mktemp -d "$(dirname "$IMAGE_PUBLISH_DIR")/.image-publish.XXXXXX")
   trap 'rm -rf "$tmp"' RETURN
   CONTIV_SOURCE_REVISION=$(revision) "$ROOT/scripts/publish.sh" --isolated --single-dir "$tmp/out"
-  # debugging symbols and XML docs stay out of the image
-  find "$tmp/out" \( -name '*.pdb' -o -name '*.xml' \) -delete
   rm -rf "$IMAGE_PUBLISH_DIR" "$keyfile"
   mv "$tmp/out" "$IMAGE_PUBLISH_DIR"
   echo "$key" >"$keyfile"

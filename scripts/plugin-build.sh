@@ -63,14 +63,13 @@ build() {
   mkdir -p "$rootfs"/{bin,etc,tmp,proc,sys,dev,run,root,var/run/contiv,var/lib/contiv-propagated,netplugin}
   chmod 1777 "$rootfs/tmp"
   cp -a "$tmp/publish/netplugin/." "$rootfs/netplugin/"
-  rm -f "$rootfs"/netplugin/*.pdb "$rootfs"/netplugin/*.xml
   cp "$ROOT/plugin-config/entrypoint.sh" "$rootfs/netplugin/entrypoint.sh"
   chmod 755 "$rootfs/netplugin/entrypoint.sh" "$rootfs/netplugin/Contiv.NetPlugin"
 
   rootfs_install_busybox "$rootfs" || die "no static busybox"
   # the executable's libraries (ldd), plus OpenSSL (.NET loads it on first crypto use)
   rootfs_copy_openssl "$rootfs"
-  rootfs_copy_libs "$rootfs" "$rootfs/netplugin/Contiv.NetPlugin" "$rootfs"/netplugin/*.so
+  rootfs_copy_libs "$rootfs" "$rootfs/netplugin/Contiv.NetPlugin"
 
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\n' >"$rootfs/etc/group"

@@ -58,19 +58,17 @@ project() {
   esac
 }
 
-# The runtime identifier of this machine (or $CONTIV_RID).
-rid() {
-  if [ -n "${CONTIV_RID:-}" ]; then echo "$CONTIV_RID"; return; fi
-  case "$(uname -m)" in
-    x86_64) echo linux-x64 ;;
-    aarch64 | arm64) echo linux-arm64 ;;
-    *) die "unsupported machine $(uname -m): set CONTIV_RID" ;;
-  esac
-}
+# The runtime identifier of this machine (or $CONTIV_RID), decided once: an unknown machine stops here.
+case "${CONTIV_RID:-$(uname -m)}" in
+  x86_64) rid=linux-x64 ;;
+  aarch64 | arm64) rid=linux-arm64 ;;
+  linux-*) rid="$CONTIV_RID" ;;
+  *) die "unsupported machine or runtime identifier '${CONTIV_RID:-$(uname -m)}': set CONTIV_RID=linux-..." ;;
+esac
 
 # MSBuild properties of a publish (the projects themselves say PublishAot, GC mode, trimming roots).
 app_properties() {
-  local props=(-c Release -r "$(rid)")
+  local props=(-c Release -r "$rid")
   if [ -n "${CONTIV_SOURCE_REVISION:-}" ]; then props+=("-p:SourceRevisionId=$CONTIV_SOURCE_REVISION"); fi
   printf '%s\n' "${props[@]}"
 }

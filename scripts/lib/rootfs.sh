@@ -27,8 +27,8 @@ rootfs_install_busybox() {
 rootfs_copy_libs() {
   local rootfs="$1" lib f dirs=" "
   shift
-  # libraries next to the FILEs ship with them (e.g. the runtime's libmscordaccore.so, found through
-  # $ORIGIN): they are not system libraries to copy to their absolute path
+  # libraries next to the FILEs ship with them (found through $ORIGIN): they are not system
+  # libraries to copy to their absolute path
   for f in "$@"; do dirs+="$(cd "$(dirname "$f")" && pwd -P) "; done
   while read -r lib; do
     if [ -z "$lib" ] || [ ! -e "$lib" ]; then continue; fi
