@@ -13,6 +13,7 @@
 #   $LAB_DIR/hi/NAME.{log,pid,start}   extra daemons (lab_start_daemon), names listed in $LAB_DIR/hi/daemons
 #   $LAB_DIR/hi/plugins/               = /run/docker/plugins for that host (put the plugin socket here)
 #   $LAB_DIR/hi/{etc-docker,data,exec}/ = /etc/docker, --data-root, --exec-root (sandboxes: exec/netns/<id>)
+#   $LAB_DIR/hi/{run-contiv,var-lib-contiv,var-lib-redis}/ = /run/contiv, /var/lib/contiv, /var/lib/redis
 #   $LAB_DIR/hi/resolv.conf, $LAB_DIR/hosts   bound over /etc/resolv.conf (nameserver = own eth2 IP) and /etc/hosts
 #   $LAB_DIR/ext/NAME.{log,pid}        daemons started in the ext netns; $LAB_DIR/image/busybox-rootfs.tar (cache)
 # Per-host "anchor" process (sleep infinity) owns the host's mount + UTS namespaces (entered via
@@ -312,6 +313,10 @@ _lab_write_anchor_setup() {
     done < <(_lab_cgroup_mounts)
     echo "mount --bind $d/plugins /run/docker/plugins"
     echo "mount --bind $d/etc-docker /etc/docker"
+    echo "# the daemons' default state dirs, so programs started with their defaults (README) keep hosts apart"
+    echo "mount --bind $d/run-contiv /run/contiv"
+    echo "mount --bind $d/var-lib-contiv /var/lib/contiv"
+    echo "mount --bind $d/var-lib-redis /var/lib/redis"
     echo "mount --bind $d/resolv.conf /etc/resolv.conf"
     echo "mount --bind $LAB_DIR/hosts /etc/hosts"
     echo "touch $d/anchor.ready"
@@ -396,7 +401,7 @@ _lab_up() {
     for ((i = 1; i <= LAB_MAX_HOSTS; i++)); do echo "$(lab_host_ip "h$i") h$i"; done
     echo "$LAB_EXT_IP ext"; } >"$LAB_DIR/hosts"
   # mount points for the per-host bind mounts (created empty on the real host if missing)
-  for p in /run/docker/plugins /etc/docker; do
+  for p in /run/docker/plugins /etc/docker /run/contiv /var/lib/contiv /var/lib/redis; do
     [ -d "$p" ] || { _lab_log "creating empty mount point $p"; mkdir -p "$p"; }
   done
 
@@ -413,7 +418,7 @@ _lab_up() {
   for ((i = 1; i <= n; i++)); do
     ns=$(lab_host_ns "h$i"); ip=$(lab_host_ip "h$i")
     _lab_log "creating host h$i: netns $ns, eth2 $ip/24"
-    mkdir -p "$LAB_DIR/h$i"/{plugins,etc-docker,data,exec}
+    mkdir -p "$LAB_DIR/h$i"/{plugins,etc-docker,data,exec,run-contiv,var-lib-contiv,var-lib-redis}
     echo "nameserver ${LAB_DNS:-$ip}" >"$LAB_DIR/h$i/resolv.conf"
     echo "options timeout:1 attempts:1" >>"$LAB_DIR/h$i/resolv.conf"
     ip netns add "$ns"

@@ -167,6 +167,13 @@ public sealed class NetworkNamespace : IDisposable
     /// </summary>
     public RouteNetlink OpenNetlink() => RunInside(() => new RouteNetlink());
 
+    /// <summary>
+    /// A socket of this namespace, usable from any thread: a service can listen on addresses that
+    /// exist only inside it (netplugin's DNS responder on each network's bridge).
+    /// </summary>
+    public System.Net.Sockets.Socket OpenSocket(System.Net.Sockets.AddressFamily family, System.Net.Sockets.SocketType type, System.Net.Sockets.ProtocolType protocol) =>
+        RunInside(() => new System.Net.Sockets.Socket(family, type, protocol));
+
     public void Dispose() => _handle.Dispose();
 
     /// <summary>Lends the namespace's fd to a request (IFLA_NET_NS_FD), keeping it open meanwhile.</summary>

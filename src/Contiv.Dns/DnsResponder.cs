@@ -199,8 +199,18 @@ public sealed class DnsResponder : IAsyncDisposable
         // With port 0 the kernel picks the UDP port and TCP must get the same one; retry if TCP has it taken.
         for (var attempt = 0; ; attempt++)
         {
-            var udp = new Socket(_endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            var tcp = new Socket(_endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            var udp = _options.OpenSocket(_endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            Socket tcp;
+            try
+            {
+                tcp = _options.OpenSocket(_endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            }
+            catch
+            {
+                udp.Dispose();
+                throw;
+            }
+
             try
             {
                 // Room for a burst (every container resolving at once) while all request slots are busy; the

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Contiv.Dns;
 
@@ -30,6 +31,15 @@ public sealed record DnsResponderOptions
     /// never sends a packet anywhere but back to its clients.
     /// </summary>
     public IPEndPoint? UpstreamForwarder { get; init; }
+
+    /// <summary>
+    /// Opens the responder's sockets; null opens them in the calling thread's network namespace. netplugin passes one
+    /// that opens them inside a Contiv network's namespace, so the responder listens on that network itself.
+    /// </summary>
+    public Func<AddressFamily, SocketType, ProtocolType, Socket>? SocketFactory { get; init; }
+
+    internal Socket OpenSocket(AddressFamily family, SocketType type, ProtocolType protocol) =>
+        SocketFactory?.Invoke(family, type, protocol) ?? new Socket(family, type, protocol);
 
     internal void Validate()
     {

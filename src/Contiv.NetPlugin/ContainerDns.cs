@@ -43,17 +43,96 @@ public static class ContainerNameResolution
             ? byAddress.Select(e => e.Network).ToHashSet(StringComparer.Ordinal)
             : new HashSet<string>(StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// The networks of the local container that asked from <paramref name="client"/> on network
+    /// <paramref name="networkId"/> (a responder inside that network): an address is unique within a
+    /// network, so the asker is exact; every network its container is attached to counts.
+    /// </summary>
+    public static IReadOnlySet<string> ClientNetworksOnNetwork(IPAddress client, string networkId, string hostName, IReadOnlyList<EndpointOper> endpoints)
+    {
+        var asker = endpoints.FirstOrDefault(e => e.HomingHost == hostName && e.Network == networkId && e.IpAddress[0] == client.ToString());
+        if (asker is null)
+        {
+            return new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        var networks = new HashSet<string>(StringComparer.Ordinal) { networkId };
+        if (!string.IsNullOrEmpty(asker.ContainerId))
+        {
+            networks.UnionWith(endpoints.Where(e => e.HomingHost == hostName && e.ContainerId == asker.ContainerId).Select(e => e.Network));
+        }
+
+        return networks;
+    }
 }
 
 /// <summary>
-/// The host's DNS responder for container names across hosts. Docker's embedded DNS answers names
-/// of containers on the same engine and forwards other queries, from inside the container, to the
-/// nameservers of the host's resolv.conf (or dockerd --dns): point those at this host's address
-/// (the responder listens on the VTEP address, port 53, by default).
+/// Answers container-name questions from the shared store, for the host's responder and for the
+/// responders inside each network. REFUSED, not NXDOMAIN, for anything not answered: Docker's
+/// embedded DNS then tries the next nameserver (a real upstream) at once, and another tenant's name
+/// looks exactly like an unknown one.
+/// </summary>
+public sealed class ContainerNameResolver(ContivControl control, IDockerEngine docker, PluginOptions options, ILogger<ContainerNameResolver> logger)
+{
+    /// <summary>A question that reached the host's address (through docker_gwbridge, on networks without a gateway).</summary>
+    public async ValueTask<DnsAnswer> ResolveFromHostAsync(DnsQuestion question, IPAddress client, CancellationToken ct)
+    {
+        var endpoints = await control.ListEndpointsAsync(null, ct);
+        var name = question.NormalizedName;
+        if (!HasName(endpoints, name))
+        {
+            return DnsAnswer.Refused;
+        }
+
+        var gateway = (await docker.InspectNetworkAsync("docker_gwbridge", ct))?.Containers ?? [];
+        var networks = ContainerNameResolution.ClientNetworks(Unmapped(client), options.HostName, endpoints, gateway);
+        return Answer(name, client, endpoints, networks);
+    }
+
+    /// <summary>A question that reached the responder inside <paramref name="network"/>'s namespace.</summary>
+    public async ValueTask<DnsAnswer> ResolveOnNetworkAsync(DnsQuestion question, IPAddress client, NetworkDatapathSpec network, CancellationToken ct)
+    {
+        var endpoints = await control.ListEndpointsAsync(null, ct);
+        var name = question.NormalizedName;
+        if (!HasName(endpoints, name))
+        {
+            return DnsAnswer.Refused;
+        }
+
+        var networkId = (await control.ListNetworksAsync(null, ct)).FirstOrDefault(n => n.Config.Encap == network.Encap && n.Tag == network.Tag)?.NetworkId;
+        if (networkId is null)
+        {
+            return DnsAnswer.Refused;
+        }
+
+        var networks = ContainerNameResolution.ClientNetworksOnNetwork(Unmapped(client), networkId, options.HostName, endpoints);
+        return Answer(name, client, endpoints, networks);
+    }
+
+    private DnsAnswer Answer(string name, IPAddress client, IReadOnlyList<EndpointOper> endpoints, IReadOnlySet<string> networks)
+    {
+        var addresses = ContainerNameResolution.Resolve(name, endpoints, networks);
+        logger.LogDebug("dns {Name} from {Client} ({Networks}) -> {Addresses}", name, client, string.Join(",", networks), string.Join(",", addresses));
+        return addresses.Count == 0 ? DnsAnswer.Refused : DnsAnswer.WithAddresses(addresses);
+    }
+
+    private static bool HasName(IReadOnlyList<EndpointOper> endpoints, string name) =>
+        endpoints.Any(e => string.Equals(e.ContainerName?.TrimStart('/'), name, StringComparison.OrdinalIgnoreCase));
+
+    private static IPAddress Unmapped(IPAddress client) => client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client;
+}
+
+/// <summary>
+/// The host's DNS responders for container names across hosts: one on the host's DNS address (the
+/// VTEP address, port 53, by default), reached through docker_gwbridge from networks without a
+/// gateway, and one inside each network (<see cref="NetworkDnsListeners"/>), started here for the
+/// networks that already exist when netplugin starts.
 /// </summary>
 public sealed class ContainerDnsService(
-    ContivControl control,
-    IDockerEngine docker,
+    ContainerNameResolver resolver,
+    NetworkDnsListeners networkListeners,
+    IHostDatapath datapath,
     PluginOptions options,
     ILogger<ContainerDnsService> logger) : BackgroundService
 {
@@ -67,7 +146,7 @@ public sealed class ContainerDnsService(
             return Task.CompletedTask;
         }
 
-        _responder = new DnsResponder(listen, ResolveAsync, new DnsResponderOptions());
+        _responder = new DnsResponder(listen, resolver.ResolveFromHostAsync, new DnsResponderOptions());
         try
         {
             _responder.Start();
@@ -77,6 +156,11 @@ public sealed class ContainerDnsService(
         {
             // Name resolution across hosts is lost, but the datapath must keep working.
             logger.LogError("container DNS responder could not listen on {Endpoint}: {Error}", listen, e.Message);
+        }
+
+        foreach (var network in datapath.ListNetworks())
+        {
+            networkListeners.Ensure(network);
         }
 
         return Task.CompletedTask;
@@ -89,24 +173,9 @@ public sealed class ContainerDnsService(
             await _responder.DisposeAsync();
         }
 
+        await networkListeners.DisposeAsync();
         await base.StopAsync(cancellationToken);
     }
-
-    private async ValueTask<DnsAnswer> ResolveAsync(DnsQuestion question, IPAddress client, CancellationToken ct)
-    {
-        var endpoints = await control.ListEndpointsAsync(null, ct);
-        var name = question.NormalizedName;
-        // REFUSED, not NXDOMAIN, for anything we do not answer: Docker's embedded DNS then tries the
-        // next nameserver (a real upstream), and another tenant's name looks exactly like an unknown one.
-        if (!endpoints.Any(e => string.Equals(e.ContainerName?.TrimStart('/'), name, StringComparison.OrdinalIgnoreCase)))
-        {
-            return DnsAnswer.Refused;
-        }
-
-        var gateway = (await docker.InspectNetworkAsync("docker_gwbridge", ct))?.Containers ?? [];
-        var networks = ContainerNameResolution.ClientNetworks(client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client, options.HostName, endpoints, gateway);
-        var addresses = ContainerNameResolution.Resolve(name, endpoints, networks);
-        logger.LogDebug("dns {Name} from {Client} ({Networks}) -> {Addresses}", name, client, string.Join(",", networks), string.Join(",", addresses));
-        return addresses.Count == 0 ? DnsAnswer.Refused : DnsAnswer.WithAddresses(addresses);
-    }
 }
+
+

@@ -54,6 +54,19 @@ public interface IHostDatapath
     }
 }
 
+/// <summary>
+/// An address a host service answers on inside each network (netplugin's DNS responder), reachable
+/// from the network's containers on-link, whatever their routes say.
+/// </summary>
+public interface INetworkServiceAddress
+{
+    /// <summary>Puts <paramref name="address"/> on the network's bridge on this host (idempotent).</summary>
+    void EnsureServiceAddress(NetworkDatapathSpec network, System.Net.IPAddress address);
+
+    /// <summary>A socket inside the network's namespace, to listen on that address.</summary>
+    System.Net.Sockets.Socket OpenSocket(NetworkDatapathSpec network, System.Net.Sockets.AddressFamily family, System.Net.Sockets.SocketType type, System.Net.Sockets.ProtocolType protocol);
+}
+
 /// <summary>Kernel object names derived from tags and endpoint ids, within IFNAMSIZ (15 characters).</summary>
 public static class DatapathNames
 {

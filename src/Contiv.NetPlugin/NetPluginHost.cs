@@ -32,7 +32,12 @@ public static class NetPluginHost
         builder.Services.AddSingleton(control);
         builder.Services.AddSingleton<INetlink, RouteNetlink>();
         builder.Services.AddSingleton<LinuxBridgeDatapath>();
-        builder.Services.AddSingleton<IHostDatapath>(sp => new InstrumentedDatapath(sp.GetRequiredService<LinuxBridgeDatapath>(), sp.GetRequiredService<PluginMetrics>()));
+        builder.Services.AddSingleton<INetworkServiceAddress>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
+        builder.Services.AddSingleton<ContainerNameResolver>();
+        builder.Services.AddSingleton<NetworkDnsListeners>();
+        builder.Services.AddSingleton<IHostDatapath>(sp => new InstrumentedDatapath(
+            new DnsServingDatapath(sp.GetRequiredService<LinuxBridgeDatapath>(), sp.GetRequiredService<NetworkDnsListeners>()),
+            sp.GetRequiredService<PluginMetrics>()));
         builder.Services.AddSingleton<IDockerEngine>(_ => new DockerEngineClient(options.DockerEndpoint));
         builder.Services.AddSingleton(sp => new DockerNetworkMap(store, options.HostName));
         builder.Services.AddSingleton<PluginHandlers>();

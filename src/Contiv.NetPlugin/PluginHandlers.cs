@@ -204,7 +204,24 @@ public sealed class PluginHandlers(
             // With a configured gateway the container routes through it (Contiv's behaviour); without
             // one, Docker adds its docker_gwbridge interface for external access.
             Gateway = record.Config.Gateway,
+            StaticRoutes = record.Config.Gateway is not null && DnsRoute(request.SandboxKey) is { } dns ? [dns] : null,
         };
+    }
+
+    /// <summary>
+    /// Containers of a network with a gateway reach the host's DNS address on-link, on the network
+    /// itself (<see cref="NetworkDnsListeners"/>): their gateway has no path to the host. Once per
+    /// sandbox: a second identical route (a container on two such networks) would fail the join.
+    /// </summary>
+    private StaticRoute? DnsRoute(string? sandboxKey)
+    {
+        if (options.DnsListen is not { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } dns
+            || (sandboxKey is not null && SandboxRoutes.HasHostRoute(sandboxKey, dns.Address)))
+        {
+            return null;
+        }
+
+        return new StaticRoute { Destination = $"{dns.Address}/32", RouteType = StaticRoute.Connected };
     }
 
     public EmptyResponse Leave(EndpointRequest request)

@@ -75,6 +75,12 @@ root.SetAction(async (parse, ct) =>
         MetricsListen = metricsEndpoint,
         LogFormat = parse.GetValue(logFormat) ?? defaults.LogFormat,
     };
+    if (DockerDnsCheck.Verify(options, warning => Console.Error.WriteLine($"netplugin: warning: {warning}")) is { } dnsProblem)
+    {
+        await Console.Error.WriteLineAsync($"netplugin: {dnsProblem}");
+        return 2;
+    }
+
     await using var app = await NetPluginHost.BuildAsync(options, ct);
     await app.RunAsync();
     return 0;

@@ -115,6 +115,12 @@ public sealed class InterfaceName
 
 public sealed class StaticRoute
 {
+    /// <summary>libnetwork's types.NEXTHOP: routed through <see cref="NextHop"/>.</summary>
+    public const int ThroughNextHop = 0;
+
+    /// <summary>libnetwork's types.CONNECTED: on-link through the joining interface.</summary>
+    public const int Connected = 1;
+
     public string Destination { get; set; } = string.Empty;
 
     public int RouteType { get; set; }
