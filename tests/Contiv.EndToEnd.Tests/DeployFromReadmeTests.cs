@@ -136,9 +136,9 @@ public sealed partial class DeployFromReadmeTests(ReadmeLabFixture lab)
 
         // A host whose dockerd asks another nameserver first: netplugin says so and does not start.
         var misconfigured = await lab.BashAsync(
-            $"cd / && lab_exec h2 \"$CONTIV_ARTIFACTS/netplugin/netplugin\" --host h2 --vtep-ip \"$(lab_host_ip h2)\" --dns-listen 192.0.2.53 " +
+            $"cd / && rc=0 && lab_exec h2 \"$CONTIV_ARTIFACTS/netplugin/netplugin\" --host h2 --vtep-ip \"$(lab_host_ip h2)\" --dns-listen 192.0.2.53 " +
             "--docker-endpoint \"$(lab_docker_host h2)\" --socket \"$LAB_DIR/readme/unused.sock\" --state-dir \"$LAB_DIR/readme/unused-state\" " +
-            "--cluster-store \"redis://$(lab_host_ip h1):6379\"; echo \"exit=$?\"");
+            "--cluster-store \"redis://$(lab_host_ip h1):6379\" || rc=$?; echo \"exit=$rc\"");
         Assert.Contains("exit=2", misconfigured.Stdout, StringComparison.Ordinal);
         Assert.Contains("not first to this host's DNS responder 192.0.2.53", misconfigured.Stderr, StringComparison.Ordinal);
         Assert.Contains("--dns 192.0.2.53", misconfigured.Stderr, StringComparison.Ordinal);
