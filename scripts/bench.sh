@@ -19,7 +19,7 @@
 #   BENCH_COLD_RUNS=5, BENCH_SOURCE=head|artifacts (build the committed HEAD into BENCH_WORK, cached by
 #   source tree; or use the repo's artifacts/ as they are), BENCH_WORK=/tmp/contiv-bench-work,
 #   BENCH_OUT=<repo>/bench/results, BENCH_KEEP=1 (leave the lab up), LAB_PREFIX=bn, LAB_DIR=/tmp/contiv-bench,
-#   BENCH_PHASES="netcreate dataplane docker_run k_containers ipam coldstart" (a subset for quick looks).
+#   BENCH_PHASES="netcreate dataplane docker_run dns k_containers ipam coldstart" (a subset for quick looks).
 # shellcheck disable=SC2317 # everything runs from main (last line, followed by exit), phases by name
 set -Eeuo pipefail
 
@@ -28,7 +28,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${BENCH_PINGS:=20}" "${BENCH_IPAM_PROCS:=3}" "${BENCH_IPAM_COUNT:=1000}" "${BENCH_NETCREATE_RUNS:=5}"
 : "${BENCH_COLD_RUNS:=5}" "${BENCH_SOURCE:=head}" "${BENCH_WORK:=/tmp/contiv-bench-work}"
 : "${BENCH_OUT:=$ROOT/bench/results}" "${BENCH_KEEP:=0}"
-: "${BENCH_PHASES:=netcreate dataplane docker_run k_containers ipam coldstart}"
+: "${BENCH_PHASES:=netcreate dataplane docker_run dns k_containers ipam coldstart}"
 export LAB_PREFIX="${LAB_PREFIX:-bn}" LAB_DIR="${LAB_DIR:-/tmp/contiv-bench}"
 export CONTIV_VXLAN_PORT=8472 # Docker's swarm overlay keeps 4789 (README: "Next to Docker's overlay")
 export LAB_QUIET="${LAB_QUIET:-1}"
@@ -71,7 +71,7 @@ prepare_programs() {
     out="$BENCH_WORK/art-snapshot"
     rm -rf "$out"; mkdir -p "$out"
     cp -a "$ROOT/artifacts/netplugin" "$ROOT/artifacts/netmaster" "$ROOT/artifacts/netctl" "$out/"
-    SOURCE_DESC="artifacts/ snapshot (built $(date -r "$ROOT/artifacts/netplugin/Contiv.NetPlugin.dll" '+%F %T'))"
+    SOURCE_DESC="artifacts/ snapshot (built $(date -r "$ROOT/artifacts/netplugin/netplugin" '+%F %T'))"
     STRESS_SRC="$ROOT"
     STRESS_OUT="$BENCH_WORK/stresstool-worktree"
   else
@@ -293,6 +293,36 @@ phase_docker_run() {
   log "removing the $((4 * BENCH_RUNS)) containers"
   rm_labelled bn-run=1
   docker -H "unix://$sock" network rm bn-userbr >/dev/null
+}
+
+# Name lookups from a container on a network with a gateway (contiv-gw: no docker_gwbridge, so every
+# question Docker cannot answer goes to the responder inside the network): one UDP question at a
+# time to Docker's embedded DNS (127.0.0.11) from the container's network namespace, timed to the
+# answer by a small Python client (docker exec's own cost stays out; dig only counts whole ms). A name on the same engine (Docker answers itself; the
+# baseline), a name on the other host (netplugin answers), and an unknown name (REFUSED at once).
+phase_dns() {
+  local n="$BENCH_PINGS" name pid
+  lab_docker h1 run -d --name bn-dns1 --label bn-dns=1 --net contiv-gw "$IMG" sleep 3600 >/dev/null
+  lab_docker h1 run -d --name bn-dns-local --label bn-dns=1 --net contiv-gw "$IMG" sleep 3600 >/dev/null
+  lab_docker h2 run -d --name bn-dns2 --label bn-dns=1 --net contiv-gw "$IMG" sleep 3600 >/dev/null
+  pid=$(lab_docker h1 inspect -f '{{.State.Pid}}' bn-dns1)
+  lab_wait_for "lab_docker h1 exec bn-dns1 nslookup bn-dns2 >/dev/null 2>&1" 30 0.5
+  for name in bn-dns-local bn-dns2 bn-no-such-name; do
+    nsenter -t "$pid" -n "$PY" - "$name" "$n" >"$RUN/samples/dns-$name.txt" <<'PYEOF'
+import socket, struct, sys, time
+name, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+for i in range(n):
+    q = struct.pack(">HHHHHH", i + 1, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    t = time.perf_counter(); s.sendto(q, ("127.0.0.11", 53)); s.recvfrom(4096)
+    print("%.3f" % ((time.perf_counter() - t) * 1000))
+PYEOF
+  done
+  report name=dns_local_name_median group=dns value="$(median "$RUN/samples/dns-bn-dns-local.txt")" unit=ms note="baseline: a container on the same engine (Docker's embedded DNS answers), N=$n"
+  report name=dns_remote_name_median group=dns value="$(median "$RUN/samples/dns-bn-dns2.txt")" unit=ms base=dns_local_name_median note="a container on the other host, network with a gateway (netplugin's responder inside the network)"
+  report name=dns_negative_median group=dns value="$(median "$RUN/samples/dns-bn-no-such-name.txt")" unit=ms base=dns_local_name_median tgt='value<=10' note="an unknown name: an immediate REFUSED, no timeout"
+  lab_docker h1 rm -f bn-dns1 bn-dns-local >/dev/null
+  lab_docker h2 rm -f bn-dns2 >/dev/null
 }
 
 rm_labelled() { # rm_labelled LABEL: remove h1's containers with that label, 4 docker rm at a time
@@ -560,6 +590,7 @@ main() {
   netctl net create --subnet="$CONTIV_NET_CIDR" contiv-net >/dev/null
   netctl net create --subnet=10.2.0.0/22 -g 10.2.3.254 contiv-gw >/dev/null
   contiv_wait_docker_network h1 contiv-net; contiv_wait_docker_network h2 contiv-net; contiv_wait_docker_network h1 contiv-gw
+  contiv_wait_docker_network h2 contiv-gw
   sleep 3
   RSS_NP_IDLE=$(rss_mb "$(pid_of h1 netplugin)"); RSS_NM_IDLE=$(rss_mb "$(pid_of h1 netmaster)"); RSS_DD_IDLE=$(rss_mb "$(dockerd_pid h1)")
   report name=dockerd_rss_idle group=footprint value="$RSS_DD_IDLE" unit=MB note="baseline: h1's dockerd (the engine netplugin plugs into)"

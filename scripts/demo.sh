@@ -4,7 +4,9 @@
 # h2 plays legacy-swarm-worker0 (netplugin). Chapters 2-5: multi-host networks, tenants, external
 # connectivity (NAT, published ports, a VLAN network tagged on the wire), Docker overlay alongside. Every command is printed with the host it runs on,
 # then its real output. Everything is torn down at the end (DEMO_KEEP=1 keeps the lab running).
-#   usage: sudo scripts/demo.sh
+# Chapters after the tutorial show what ContivDocker adds: "names" (names across hosts on networks
+# with a gateway, unknown names answered at once).
+#   usage: sudo scripts/demo.sh [CHAPTER...]     chapters: 2 3 4 5 names (default: all, in order)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -35,11 +37,18 @@ cleanup() { [ -n "${DEMO_KEEP:-}" ] && { echo "lab kept: source scripts/lib/cont
 trap cleanup EXIT
 contiv_down >/dev/null 2>&1 || true
 
+CHAPTERS=("$@")
+[ ${#CHAPTERS[@]} -gt 0 ] || CHAPTERS=(2 3 4 5 names)
+for c in "${CHAPTERS[@]}"; do
+  case "$c" in 2 | 3 | 4 | 5 | names) ;; *) echo "demo.sh: unknown chapter '$c' (chapters: 2 3 4 5 names)" >&2; exit 2 ;; esac
+done
+
 chapter "Setup: two Docker hosts (h1 = master, h2 = worker), Redis + netmaster on h1, netplugin on both"
 contiv_up 2
 on h1 netctl version
 on h1 docker info --format '{{.Name}}: {{.ServerVersion}}, plugins: {{.Plugins.Network}}'
 
+chapter_2() {
 chapter "Chapter 2: Multi-host networking"
 on h1 netctl net create --subnet=10.1.2.0/24 contiv-net
 on h1 netctl net ls
@@ -51,7 +60,12 @@ on h2 docker run -itd --name=contiv-c2 --net=contiv-net contiv/busybox /bin/sh
 on h1 docker ps
 on h2 docker ps
 on h2 docker exec contiv-c2 ping -c 3 contiv-c1
+}
 
+# Chapters 4 and 5 use chapter 2's containers: run it first when it was not chosen.
+need_chapter_2() { lab_docker h1 inspect contiv-c1 >/dev/null 2>&1 || chapter_2; }
+
+chapter_3() {
 chapter "Chapter 3: Using multiple tenants with arbitrary IPs in the networks"
 on h1 netctl tenant create blue
 on h1 netctl tenant ls
@@ -68,7 +82,10 @@ on h2 docker exec contiv-blue-c3 ping -c 3 contiv-blue-c2
 bold "See the containers connected to the network"
 sleep 1
 on h1 netctl net inspect contiv-net
+}
 
+chapter_4() {
+need_chapter_2
 chapter "Chapter 4: Connecting containers to external networks"
 bold "4.1 External connectivity using host NATing (docker_gwbridge); the lab's 'outside world' is 192.168.2.200"
 lab_add_outside_ns >/dev/null
@@ -92,7 +109,10 @@ capture=$!
 sleep 1
 on h2 docker exec contiv-vlan-c2 ping -c 3 contiv-vlan-c1
 wait "$capture" || true
+}
 
+chapter_5() {
+need_chapter_2
 chapter "Chapter 5: Docker overlay multi-host networking, next to Contiv (netplugin keeps running)"
 bold "Contiv's VXLAN port is configurable (this lab: $CONTIV_VXLAN_PORT); Docker's overlay uses 4789"
 on h1 docker swarm init --advertise-addr "$(lab_host_ip h1)"
@@ -104,5 +124,27 @@ on h2 docker run -itd --name=overlay-c2 --net=overlay-net contiv/busybox /bin/sh
 on h1 docker inspect --format='{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' overlay-c1
 on h2 docker exec overlay-c2 ping -c 3 overlay-c1
 on h2 docker exec contiv-c2 ping -c 3 contiv-c1
+}
+
+chapter_names() {
+chapter "Names across hosts on a network with a gateway (ContivDocker)"
+bold "A gateway means no docker_gwbridge: each host's DNS responder also answers inside the network, on-link"
+on h1 netctl tenant create red
+on h1 netctl net create --subnet=10.1.5.0/24 --gateway=10.1.5.1 web
+on h1 netctl net create -t red --subnet=10.1.5.0/24 --gateway=10.1.5.1 web
+contiv_wait_docker_network h1 web && contiv_wait_docker_network h2 web
+contiv_wait_docker_network h1 web/red && contiv_wait_docker_network h2 web/red
+on h1 docker run -itd --name=web-1 --net=web contiv/busybox /bin/sh
+on h2 docker run -itd --name=web-2 --net=web contiv/busybox /bin/sh
+on h2 docker run -itd --name=red-web-2 --net=web/red contiv/busybox /bin/sh
+on h1 docker exec web-1 ip route
+on h1 docker exec web-1 ping -c 3 web-2
+bold "Another tenant's name and an unknown name: an immediate answer (REFUSED), not a timeout"
+on h1 docker exec web-1 nslookup red-web-2 || true
+on h1 docker exec web-1 nslookup no-such-container || true
+on h2 docker exec red-web-2 ping -c 2 -W 1 web-1 || true
+}
+
+for c in "${CHAPTERS[@]}"; do "chapter_$c"; done
 
 bold "Demo finished: every command above ran for real on this machine."
