@@ -106,11 +106,11 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
                 return;
             }
 
-            // Both blocks once the server answered: an unreachable netmaster is one error line and
-            // nothing on stdout, as for every command (netctl --version prints the client's alone).
+            // The client block first, as Contiv does: it changes nothing, and it is what one wants to
+            // see when netmaster cannot be reached (the one command whose stdout is not empty then).
+            output.Write($"Client Version:\nVersion: {local.Version}\nGitCommit: {local.GitCommit}\nBuildTime: {local.BuildTime}\n\n");
             var server = await client.VersionAsync(ct);
-            output.Write($"Client Version:\nVersion: {local.Version}\nGitCommit: {local.GitCommit}\nBuildTime: {local.BuildTime}\n\n" +
-                $"Server Version:\nVersion: {server.Version}\nGitCommit: {server.GitCommit}\nBuildTime: {server.BuildTime}\n");
+            output.Write($"Server Version:\nVersion: {server.Version}\nGitCommit: {server.GitCommit}\nBuildTime: {server.BuildTime}\n");
         });
         return command;
     }

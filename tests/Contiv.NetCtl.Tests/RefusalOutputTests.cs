@@ -90,14 +90,22 @@ public sealed class RefusalOutputTests
             stdout);
     }
 
-    /// <summary>`version` prints both blocks or, when netmaster cannot answer, only the error line.</summary>
+    /// <summary>
+    /// `version` changes nothing and is what one runs when netmaster cannot be reached, so it keeps
+    /// Contiv's order: the client block, then the error line (with --json: nothing on stdout).
+    /// </summary>
     [Fact]
-    public async Task Version_against_an_unreachable_netmaster_prints_only_the_error_line()
+    public async Task Version_against_an_unreachable_netmaster_still_shows_the_client()
     {
         var url = $"http://127.0.0.1:{NetMasterServer.ClosedPort()}";
         var run = await NetMasterServer.RunNetCtlAsync(url, "version");
-        Assert.Equal((1, string.Empty), (run.ExitCode, run.Stdout));
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("Client Version:\nVersion: ", run.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Server Version", run.Stdout, StringComparison.Ordinal);
         Assert.StartsWith($"Error: netmaster at {url} is unreachable", run.Stderr, StringComparison.Ordinal);
         Assert.Single(run.Stderr.TrimEnd('\n').Split('\n'));
+
+        var json = await NetMasterServer.RunNetCtlAsync(url, "version", "--json");
+        Assert.Equal((1, string.Empty), (json.ExitCode, json.Stdout));
     }
 }
