@@ -12,6 +12,8 @@
 #                 IPAM allocations/s from concurrent processes on one Redis (+ duplicate check),
 #                 netctl net create -> Docker network on every host
 #   footprint     netplugin/netmaster RSS idle and after K containers, netplugin cold start to /Plugin.Activate
+#   start dir     netmaster and netplugin started in / (systemd's default) vs an empty directory: ms to the
+#                 first /health answer and inotify watches (scripts/lib/bench-startdir.sh)
 #
 # Env (defaults): BENCH_RUNS=50 (docker run samples per network), BENCH_K=100 (containers on one host),
 #   BENCH_K_PAR=4 (concurrent docker run for K), BENCH_IPERF_SECS=5, BENCH_IPERF_REPS=4 (rounds),
@@ -19,7 +21,7 @@
 #   BENCH_COLD_RUNS=5, BENCH_SOURCE=head|artifacts (build the committed HEAD into BENCH_WORK, cached by
 #   source tree; or use the repo's artifacts/ as they are), BENCH_WORK=/tmp/contiv-bench-work,
 #   BENCH_OUT=<repo>/bench/results, BENCH_KEEP=1 (leave the lab up), LAB_PREFIX=bn, LAB_DIR=/tmp/contiv-bench,
-#   BENCH_PHASES="netcreate dataplane docker_run dns k_containers ipam coldstart" (a subset for quick looks).
+#   BENCH_PHASES="netcreate dataplane docker_run dns k_containers ipam coldstart startdir" (a subset for quick looks).
 # shellcheck disable=SC2317 # everything runs from main (last line, followed by exit), phases by name
 set -Eeuo pipefail
 
@@ -28,7 +30,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${BENCH_PINGS:=20}" "${BENCH_IPAM_PROCS:=3}" "${BENCH_IPAM_COUNT:=1000}" "${BENCH_NETCREATE_RUNS:=5}"
 : "${BENCH_COLD_RUNS:=5}" "${BENCH_SOURCE:=head}" "${BENCH_WORK:=/tmp/contiv-bench-work}"
 : "${BENCH_OUT:=$ROOT/bench/results}" "${BENCH_KEEP:=0}"
-: "${BENCH_PHASES:=netcreate dataplane docker_run dns k_containers ipam coldstart}"
+: "${BENCH_PHASES:=netcreate dataplane docker_run dns k_containers ipam coldstart startdir}"
 export LAB_PREFIX="${LAB_PREFIX:-bn}" LAB_DIR="${LAB_DIR:-/tmp/contiv-bench}"
 export CONTIV_VXLAN_PORT=8472 # Docker's swarm overlay keeps 4789 (README: "Next to Docker's overlay")
 export LAB_QUIET="${LAB_QUIET:-1}"
@@ -527,6 +529,9 @@ phase_coldstart() {
     report name=netplugin_rss_fresh_jit group=footprint value="$(median "$RUN/samples/rss-netplugin-jit.txt")" unit=MB base=netplugin_rss_fresh note="diagnostic: JIT netplugin 2 s after start; last: $(cat "$RUN/cold/jit.split")"
   fi
 }
+
+# shellcheck source=scripts/lib/bench-startdir.sh
+source "$ROOT/scripts/lib/bench-startdir.sh" # phase_startdir
 
 # ------------------------------------------------------------------ results
 write_json() {

@@ -106,6 +106,8 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
                 return;
             }
 
+            // The client block first, as Contiv does: it changes nothing, and it is what one wants to
+            // see when netmaster cannot be reached (the one command whose stdout is not empty then).
             output.Write($"Client Version:\nVersion: {local.Version}\nGitCommit: {local.GitCommit}\nBuildTime: {local.BuildTime}\n\n");
             var server = await client.VersionAsync(ct);
             output.Write($"Server Version:\nVersion: {server.Version}\nGitCommit: {server.GitCommit}\nBuildTime: {server.BuildTime}\n");
@@ -470,21 +472,22 @@ public sealed class NetCtlCommands(TextWriter output, TextWriter error, Func<Net
     private NetmasterConnection Connection(ParseResult parse) => new(parse.GetValue(_netmaster)!, parse.GetValue(_token), parse.GetValue(_tlsCa));
 
     /// <summary>
-    /// Prints <paramref name="text"/> (before the request, as Contiv does) or, with --json, the
-    /// report once the request succeeded, so a failed command leaves stdout empty.
+    /// Prints <paramref name="text"/> (Contiv's progress line, e.g. <c>Creating network
+    /// default:contiv-net</c>) or, with --json, the report, only once the request succeeded. Contiv
+    /// printed the line before asking; then a refusal left "Creating ..." on stdout next to the
+    /// <c>Error:</c> line on stderr, as if something had been created. Here a refused command leaves
+    /// stdout empty and its one error line on stderr.
     /// </summary>
     private async Task ReportAsync(ParseResult parse, string? text, Func<Task> request, ChangeReport report)
     {
-        var json = parse.GetValue(_json);
-        if (!json && text is not null)
-        {
-            await output.WriteLineAsync(text);
-        }
-
         await request();
-        if (json)
+        if (parse.GetValue(_json))
         {
             WriteJson(report, NetCtlJson.Default.ChangeReport);
+        }
+        else if (text is not null)
+        {
+            await output.WriteLineAsync(text);
         }
     }
 

@@ -23,7 +23,7 @@ public static class NetMasterHost
     {
         // Checked first: a refused configuration never binds a socket or opens the store.
         var security = NetMasterSecurity.Create(options);
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = DaemonWebApplication.CreateBuilder();
         builder.WebHost.UseUrls([.. security.Urls]);
         if (security.Certificate is { } certificate)
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Contiv.CommandLine;
 using Contiv.NetMaster;
 
 var listenUrl = new Option<string>("--listen-url")
@@ -77,4 +78,5 @@ root.SetAction(async (parse, ct) =>
     return 0;
 });
 
-return await root.Parse(args).InvokeAsync();
+// Contiv's netmaster took Go flags: -cluster-store, -listen-url work as well (GoStyleFlags).
+return await root.Parse(GoStyleFlags.Normalize(root, args)).InvokeAsync();

@@ -11,7 +11,7 @@ public static class NetPluginHost
 {
     public static async Task<WebApplication> BuildAsync(PluginOptions options, CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = DaemonWebApplication.CreateBuilder();
         builder.Logging.AddContivConsole(options.LogFormat, builder.Configuration);
 
         PrepareSocket(options.SocketPath);

@@ -1,28 +1,36 @@
 using System.CommandLine;
+using Contiv.CommandLine;
 using Contiv.NetPlugin;
 
-static Option<string?> Flag(string name, string legacy, string env, string description) =>
-    new(name, legacy) { Description = $"{description} (env {env})", DefaultValueFactory = _ => Environment.GetEnvironmentVariable(env) };
+// Every flag also reads an environment variable; the Go-style single-dash spellings of Contiv's
+// netplugin (-vtep-ip, -vlan-if, ...) are accepted too (GoStyleFlags), and --help lists the -- names.
+static Option<string?> Flag(string name, string env, string description) =>
+    new(name) { Description = $"{description} (env {env})", DefaultValueFactory = _ => Environment.GetEnvironmentVariable(env) };
 
-var socket = Flag("--socket", "-socket", "CONTIV_NETPLUGIN_SOCKET", "Unix socket dockerd discovers the plugin by");
-var host = Flag("--host", "-host", "CONTIV_NETPLUGIN_HOST", "this host's name (default: the machine name)");
-var vtepIp = Flag("--vtep-ip", "-vtep-ip", "CONTIV_NETPLUGIN_VTEP_IP", "this host's VXLAN tunnel endpoint address");
-var vlanIf = Flag("--vlan-if", "-vlan-if", "CONTIV_NETPLUGIN_VLAN_UPLINKS", "uplink interface for VLAN (and VXLAN) traffic");
-var store = Flag("--cluster-store", "-cluster-store", "CONTIV_CLUSTER_STORE", "state store: redis://host:port, redis+unix:///path, embedded:///dir");
-var dockerEndpoint = Flag("--docker-endpoint", "-docker-endpoint", "DOCKER_HOST", "local Docker engine API");
-var vxlanPort = Flag("--vxlan-port", "-vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT", "VXLAN UDP port (default 4789)");
-var stateDir = Flag("--state-dir", "-state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "host-local runtime state (default /var/run/contiv)");
-var dnsListen = Flag("--dns-listen", "-dns-listen", "CONTIV_NETPLUGIN_DNS_LISTEN", "container DNS responder address:port, or 'off' (default: VTEP address, port 53)");
-var scope = Flag("--scope", "-scope", "CONTIV_NETPLUGIN_SCOPE", "driver scope reported to Docker: local (default; v1 plugin, the agent creates Docker networks on this engine) or global (managed plugin in swarm mode)");
-var reclaimAfter = Flag("--reclaim-after", "-reclaim-after", "CONTIV_NETPLUGIN_RECLAIM_AFTER", "seconds before this host reclaims an address or endpoint record no container uses (default 120)");
-var metricsListen = Flag("--metrics-listen", "-metrics-listen", "CONTIV_NETPLUGIN_METRICS_LISTEN", "also serve /metrics and /health (only those) over TCP on ADDRESS:PORT, e.g. 127.0.0.1:9701 (default: off; the plugin socket always serves them)");
+var socket = Flag("--socket", "CONTIV_NETPLUGIN_SOCKET", "Unix socket dockerd discovers the plugin by");
+var host = Flag("--host", "CONTIV_NETPLUGIN_HOST", "this host's name (default: the machine name)");
+var vtepIp = Flag("--vtep-ip", "CONTIV_NETPLUGIN_VTEP_IP", "this host's VXLAN tunnel endpoint address");
+var vlanIf = Flag("--vlan-if", "CONTIV_NETPLUGIN_VLAN_UPLINKS",
+    "optional: the uplink interface that carries VLAN networks' tagged frames (-e vlan), also the device VXLAN traffic leaves by; without it VLAN networks stay on this host and VXLAN follows the route to the other VTEPs");
+var store = Flag("--cluster-store", "CONTIV_CLUSTER_STORE", "state store: redis://host:port, redis+unix:///path, embedded:///dir");
+var dockerEndpoint = new Option<string?>("--docker-endpoint")
+{
+    Description = $"local Docker engine API, where this agent creates the Docker side of Contiv networks (default: $DOCKER_HOST if set, else {new PluginOptions().DockerEndpoint})",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DOCKER_HOST"),
+};
+var vxlanPort = Flag("--vxlan-port", "CONTIV_NETPLUGIN_VXLAN_PORT", "VXLAN UDP port (default 4789)");
+var stateDir = Flag("--state-dir", "CONTIV_NETPLUGIN_STATE_DIR", "host-local runtime state (default /var/run/contiv)");
+var dnsListen = Flag("--dns-listen", "CONTIV_NETPLUGIN_DNS_LISTEN", "container DNS responder address:port, or 'off' (default: VTEP address, port 53)");
+var scope = Flag("--scope", "CONTIV_NETPLUGIN_SCOPE", "driver scope reported to Docker: local (default; v1 plugin, the agent creates Docker networks on this engine) or global (managed plugin in swarm mode)");
+var reclaimAfter = Flag("--reclaim-after", "CONTIV_NETPLUGIN_RECLAIM_AFTER", "seconds before this host reclaims an address or endpoint record no container uses (default 120)");
+var metricsListen = Flag("--metrics-listen", "CONTIV_NETPLUGIN_METRICS_LISTEN", "also serve /metrics and /health (only those) over TCP on ADDRESS:PORT, e.g. 127.0.0.1:9701 (default: off; the plugin socket always serves them)");
 var metricsAllowRemote = new Option<bool>("--metrics-allow-remote")
 {
     Description = "let --metrics-listen use a non-loopback address (plain HTTP, no authentication) (env CONTIV_NETPLUGIN_METRICS_ALLOW_REMOTE=1)",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETPLUGIN_METRICS_ALLOW_REMOTE") == "1",
 };
-var logFormat = Flag("--log-format", "-log-format", "CONTIV_LOG_FORMAT", "console log format: text (default) or json");
-var mtu = Flag("--mtu", "-mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
+var logFormat = Flag("--log-format", "CONTIV_LOG_FORMAT", "console log format: text (default) or json");
+var mtu = Flag("--mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
@@ -86,7 +94,7 @@ root.SetAction(async (parse, ct) =>
     return 0;
 });
 
-return await root.Parse(args).InvokeAsync();
+return await root.Parse(GoStyleFlags.Normalize(root, args)).InvokeAsync();
 
 static System.Net.IPEndPoint? ParseDnsListen(string? value, string? vtep)
 {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Contiv.TestSupport;
 
 namespace Contiv.EndToEnd.Tests;
 
@@ -49,7 +50,7 @@ public class ContivLabFixture : IAsyncLifetime
         if (SkipReason is not null)
         {
             // scripts/test.sh sets this: in CI a missing prerequisite is a failure, never a skip.
-            if (Environment.GetEnvironmentVariable("CONTIV_E2E_REQUIRED") == "1")
+            if (Prerequisite.Required)
             {
                 throw new InvalidOperationException("end-to-end prerequisites missing: " + SkipReason);
             }

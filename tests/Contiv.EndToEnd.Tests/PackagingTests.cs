@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Contiv.TestSupport;
 
 namespace Contiv.EndToEnd.Tests;
 
@@ -166,7 +167,7 @@ public sealed class PackagingTests(PackagingLabFixture lab)
         lab.SkipIfUnavailable();
         if (!File.Exists("/usr/bin/systemd-analyze"))
         {
-            Assert.Skip("systemd-analyze is missing (apt-get install systemd)");
+            Prerequisite.MissingPackage("systemd-analyze", "systemd");
         }
 
         // verify also checks that ExecStart's program exists: point it at the staged install.
@@ -200,7 +201,7 @@ public sealed class PackagingTests(PackagingLabFixture lab)
         var present = await lab.BashAsync($"lab_docker h1 image inspect {Sdk} {Runtime} >/dev/null 2>&1");
         if (present.ExitCode != 0)
         {
-            Assert.Skip($"the Dockerfile's SDK stage needs {Sdk} and {Runtime}, and this machine has no registry to pull them from " +
+            Prerequisite.Impossible($"the Dockerfile's SDK stage needs {Sdk} and {Runtime}, and this machine has no registry to pull them from " +
                 "(load both into the engine to run this test); the image was built from host-published binaries (--target prebuilt) instead");
         }
 

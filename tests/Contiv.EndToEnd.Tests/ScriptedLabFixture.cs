@@ -1,3 +1,5 @@
+using Contiv.TestSupport;
+
 namespace Contiv.EndToEnd.Tests;
 
 /// <summary>
@@ -31,7 +33,7 @@ public abstract class ScriptedLabFixture : IAsyncLifetime
         SkipReason = ContivLabFixture.Prerequisites();
         if (SkipReason is not null)
         {
-            if (Environment.GetEnvironmentVariable("CONTIV_E2E_REQUIRED") == "1")
+            if (Prerequisite.Required)
             {
                 throw new InvalidOperationException("end-to-end prerequisites missing: " + SkipReason);
             }

@@ -55,6 +55,38 @@ public sealed class NetworkLifecycleTests(ContivLabFixture lab)
         }
     }
 
+    /// <summary>
+    /// README: the store is the truth and Docker networks are each host's copies, so a `docker
+    /// network rm` of a Contiv network on an idle host is undone by its agent at the next periodic
+    /// pass (~10 s); `netctl net rm` is how a network is deleted.
+    /// </summary>
+    [Fact]
+    public async Task Docker_network_rm_of_a_contiv_network_is_undone_by_the_agent()
+    {
+        lab.SkipIfUnavailable();
+        (await lab.NetCtlAsync("net", "create", "--subnet=10.1.57.0/24", "rm-net")).EnsureSuccess("netctl net create");
+        try
+        {
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h1", "network", "inspect", "rm-net"), r => r.ExitCode == 0, Converge, "docker network rm-net on h1");
+            var before = (await lab.DockerInspectAsync("h1", "network", "rm-net")).GetProperty("Id").GetString();
+            (await lab.DockerAsync("h1", "network", "rm", "rm-net")).EnsureSuccess("docker network rm rm-net");
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h1", "network", "inspect", "rm-net"), r => r.ExitCode == 0, Converge, "rm-net back on h1");
+            var after = await lab.DockerInspectAsync("h1", "network", "rm-net");
+            Assert.NotEqual(before, after.GetProperty("Id").GetString());
+            Assert.Equal("netplugin", after.GetProperty("Driver").GetString());
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(25), $"recreated after {clock.Elapsed.TotalSeconds:0.#} s; the agent's periodic pass is every 10 s");
+            Assert.Contains("rm-net", (await lab.NetCtlAsync("net", "ls", "-q")).EnsureSuccess("netctl net ls").Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            (await lab.NetCtlAsync("net", "rm", "rm-net")).EnsureSuccess("netctl net rm");
+        }
+
+        await ContivLabFixture.EventuallyAsync(() => lab.DockerAsync("h1", "network", "inspect", "rm-net"), r => r.ExitCode != 0, Converge, "docker network rm-net removed on h1 by netctl net rm");
+    }
+
     [Fact]
     public async Task Plugin_socket_is_root_only()
     {

@@ -99,7 +99,7 @@ public sealed class RedisServer : IAsyncDisposable
     {
         if (UnavailableReason is { } reason)
         {
-            Assert.Skip(reason);
+            Prerequisite.Missing(reason);
         }
 
         return StartNewAsync(options);
@@ -329,7 +329,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
         {
             if (_server is null)
             {
-                Assert.Skip(RedisServer.UnavailableReason ?? "redis-server did not start");
+                Prerequisite.Missing(RedisServer.UnavailableReason ?? "redis-server did not start");
             }
 
             return _server;
