@@ -46,8 +46,8 @@ public sealed class TableTests
         Assert.Contains("type filter hook forward priority filter; policy accept;", listing, StringComparison.Ordinal);
         Assert.Contains("elements = { 10.9.0.2, 10.9.0.3 }", listing, StringComparison.Ordinal);
         Assert.Contains("ct state established,related accept", listing, StringComparison.Ordinal);
-        Assert.Contains("meta nfproto ipv4 ip daddr @group-db jump in-db comment \"to group db\"", listing, StringComparison.Ordinal);
-        Assert.Contains("meta l4proto tcp th dport 5432 counter packets 0 bytes 0 drop comment \"default:db-policy:1 prio 1\"", listing, StringComparison.Ordinal);
+        Assert.Contains("ip daddr @group-db jump in-db comment \"to group db\"", listing, StringComparison.Ordinal);
+        Assert.Contains("tcp dport 5432 counter packets 0 bytes 0 drop comment \"default:db-policy:1 prio 1\"", listing, StringComparison.Ordinal);
 
         // Replace again with other elements: the same table, only the new contents.
         var changed = Sample("10.9.0.7");
