@@ -7,7 +7,8 @@
 set -euo pipefail
 
 # clang + zlib1g-dev: the NativeAOT link of the published programs (scripts/publish.sh)
-PKGS=(docker.io redis-server busybox-static iproute2 tcpdump iperf3 jq procps util-linux bind9-dnsutils curl clang zlib1g-dev)
+# nftables + conntrack: the policy tests observe the kernel's tables and connection tracking with `nft` and `conntrack`
+PKGS=(docker.io redis-server busybox-static iproute2 tcpdump iperf3 jq procps util-linux bind9-dnsutils curl clang zlib1g-dev nftables conntrack)
 # shellcheck disable=SC2206
 [ -n "${EXTRA_PKGS:-}" ] && PKGS+=($EXTRA_PKGS)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # sanity: the binaries the lab and the tests call
-for c in dockerd docker containerd runc redis-server busybox ip bridge tcpdump iperf3 jq pgrep nsenter unshare setsid clang; do
+for c in dockerd docker containerd runc redis-server busybox ip bridge tcpdump iperf3 jq pgrep nsenter unshare setsid clang nft conntrack; do
   command -v "$c" >/dev/null || die "'$c' not on PATH after install"
 done
 /bin/busybox --list | grep -qx ping || die "/bin/busybox has no ping applet"
