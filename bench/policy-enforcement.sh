@@ -77,6 +77,8 @@ tcp_ok() {
   sleep 0.3
   local rc=0
   inns "$1" busybox timeout 2 busybox nc "$2" "$3" </dev/null >/dev/null 2>&1 || rc=1
+  # ip netns exec becomes busybox timeout, whose nc child would keep the port: end both
+  pkill -P "$l" 2>/dev/null || true
   kill "$l" 2>/dev/null || true; wait "$l" 2>/dev/null || true
   return $rc
 }
@@ -144,9 +146,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 base=$(echo "${results[nobrnf]}" | median)
-say "== medians (ratio to bridged without br_netfilter)"
+say "== medians, and the median of the per-round ratios to the same round's bridge without br_netfilter"
 for cfg in "${configs[@]}"; do
   m=$(echo "${results[$cfg]}" | median)
-  say "  $cfg: $m Gbit/s ($(awk -v m="$m" -v b="$base" 'BEGIN {printf "%.2f", m / b}')x)"
+  ratio=$(paste <(echo "${results[$cfg]}" | tr ' ' '\n' | grep -v '^$') <(echo "${results[nobrnf]}" | tr ' ' '\n' | grep -v '^$') |
+    awk '{print $1 / $2}' | median)
+  say "  $cfg: $m Gbit/s (paired ratio $(printf '%.2f' "$ratio")x)"
 done
+say "  load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 exit $FAILED

@@ -172,4 +172,33 @@ public sealed class EnforcementTests
         sender.SendTo("x"u8, new System.Net.IPEndPoint(B, 9000));
         Assert.True(Receives(receiver), "control: without the table the same datagram arrives");
     }
+
+    [Fact]
+    public void A_new_deny_spares_established_connections_until_conntrack_is_flushed()
+    {
+        TestNamespace.RequireNamespaces();
+        using var lab = new PolicyLab();
+        using var a = lab.UdpSocket(A, 7000);
+        using var b = lab.UdpSocket(B, 7001);
+        var scenario = new Scenario().Policy("p").Group("db", "p", B);
+        lab.Enforce(scenario.Compile());
+        a.SendTo("hello"u8, new System.Net.IPEndPoint(B, 7001));
+        Assert.True(Receives(b), "no rule yet");
+        b.SendTo("hi"u8, new System.Net.IPEndPoint(A, 7000));
+        Assert.True(Receives(a), "the answer makes the flow established (before it, every datagram counts as new)");
+
+        lab.Enforce(scenario.Rule(In("p", "1") with { Protocol = "udp", Action = "deny" }).Compile());
+        a.SendTo("again"u8, new System.Net.IPEndPoint(B, 7001));
+        Assert.True(Receives(b), "the flow is established: the new deny does not see it");
+        Assert.False(lab.UdpArrives(A, 7100, B, 7101), "a new flow is denied");
+
+        using (var netns = lab.Host1.Open())
+        {
+            ConntrackNetlink.FlushIpv4(netns);
+        }
+
+        Assert.DoesNotContain("dport=7001", Conntrack(lab.Host1, "-p", "udp"), StringComparison.Ordinal);
+        a.SendTo("after flush"u8, new System.Net.IPEndPoint(B, 7001));
+        Assert.False(Receives(b), "after the flush the flow is judged again, and denied");
+    }
 }
