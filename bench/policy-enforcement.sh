@@ -12,8 +12,10 @@ P=cvpe-$$
 NS=("$P-br1" "$P-br2" "$P-a" "$P-b" "$P-c")
 IPERF_PID=""
 
+TMP=$(mktemp -d)
 cleanup() {
   [ -n "$IPERF_PID" ] && kill "$IPERF_PID" 2>/dev/null || true
+  rm -rf "$TMP"
   for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -130,14 +132,36 @@ sleep 0.5
 measure() { inns a iperf3 -c 10.9.0.2 -t "$SECS" -O 1 -J 2>/dev/null | jq '.end.sum_received.bits_per_second / 1e9'; }
 declare -A results
 configs=(nobrnf brnf brnf-table0 brnf-table100)
+# The floor of the alternative (tc eBPF on the endpoint veths): a program that only returns
+# TC_ACT_OK on both endpoints' veth ingress, without br_netfilter. Real policy would add a
+# conntrack map lookup and rule matching to it.
+if command -v clang >/dev/null; then
+  cat >"$TMP/pass.c" <<'EOC'
+__attribute__((section("tc"), used)) int pass(void *skb) { return 0; }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+EOC
+  clang -O2 -target bpf -c "$TMP/pass.c" -o "$TMP/pass.o" && configs+=(tcbpf-pass)
+fi
+tcbpf() {
+  for v in cvh-a cvh-b; do
+    if [ "$1" = on ]; then
+      inns br1 tc qdisc add dev "$v" clsact
+      inns br1 tc filter add dev "$v" ingress bpf da obj "$TMP/pass.o" sec tc
+    else
+      inns br1 tc qdisc del dev "$v" clsact 2>/dev/null || true
+    fi
+  done
+}
 for ((r = 1; r <= ROUNDS; r++)); do
   for cfg in "${configs[@]}"; do
     unprogram
+    tcbpf off
     case $cfg in
       nobrnf) brnf 0 ;;
       brnf) brnf 1 ;;
       brnf-table0) brnf 1; program "" 0 ;;
       brnf-table100) brnf 1; program "" 100 ;;
+      tcbpf-pass) brnf 0; tcbpf on ;;
     esac
     v=$(measure)
     results[$cfg]+="$v "
