@@ -1,6 +1,6 @@
 using Contiv.Datapath.Netlink;
-using static Contiv.Datapath.Nftables.NftUapi;
 using static Contiv.Datapath.Netlink.Uapi;
+using static Contiv.Datapath.Nftables.NftUapi;
 
 namespace Contiv.Datapath.Nftables;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Contiv.Datapath.Netlink;
-using static Contiv.Datapath.Nftables.NftUapi;
 using static Contiv.Datapath.Netlink.Uapi;
+using static Contiv.Datapath.Nftables.NftUapi;
 
 namespace Contiv.Datapath.Nftables;
 
