@@ -62,8 +62,9 @@ public sealed class NftablesNetlink : IDisposable
         [.. Dump(NftRequests.DumpTables(family), "list tables").Select(NftReplies.ParseTable)];
 
     /// <summary>
-    /// The table as the kernel has it (chains in order, sets with their elements, rules in chain
-    /// order with the kernel's counter values), or null when it does not exist. Comparable with the
+    /// The table as the kernel has it (chains in order, sets with their elements in the ordinal
+    /// order of their text, as <see cref="NftSet.Ipv4Addresses"/> sorts them, rules in chain order
+    /// with the kernel's counter values), or null when it does not exist. Comparable with the
     /// table given to <see cref="ReplaceTable"/> by value.
     /// </summary>
     public NftTable? GetTable(NftFamily family, string name)
@@ -118,7 +119,7 @@ public sealed class NftablesNetlink : IDisposable
         };
         if (type == NFT_MSG_NEWRULE)
         {
-            var ruleIndex = messages.Take(index).Count(m => (m.Type & 0xff) == NFT_MSG_NEWRULE && m.Type != NFNL_MSG_BATCH_BEGIN);
+            var ruleIndex = messages.Take(index).Count(m => (m.Type & 0xff) == NFT_MSG_NEWRULE);
             var rule = table.Rules[ruleIndex];
             var builder = new StringBuilder($"{Describe(table.Family, table.Name)} rule #{ruleIndex} in chain {rule.Chain}");
             if (rule.Comment is { } comment)

@@ -79,6 +79,22 @@ public sealed class TableTests
         Assert.Equal(table, nft.GetTable(NftFamily.Inet, "cvtest"));
     }
 
+    [Fact]
+    public void Large_sets_are_sent_in_several_element_messages_of_one_transaction()
+    {
+        using var ns = TestNamespace.Create("large", prefix: "cvnf");
+        using var netns = ns.Open();
+        using var nft = NftablesNetlink.Open(netns);
+        var addresses = Enumerable.Range(0, 2500).Select(i => $"10.{100 + i / 65536}.{i / 256 % 256}.{i % 256}").ToArray();
+        var table = Sample(addresses);
+        Assert.True(NftRequests.ReplaceTable(table).Count(m => (m.Type & 0xff) == 12) >= 3, "NEWSETELEM split");
+
+        nft.ReplaceTable(table);
+        var read = nft.GetTable(NftFamily.Inet, "cvtest");
+        Assert.Equal(2500, read!.Sets.Single().Elements.Count);
+        Assert.Equal(table, read);
+    }
+
     internal static string Nft(TestNamespace ns, params string[] arguments) =>
         ns.Exec("nft", arguments, out var output, out var error) == 0
             ? output
