@@ -82,13 +82,7 @@ public sealed class NftablesNetlink : IDisposable
         var sets = Dump(NftRequests.DumpSets(family, name), "list sets")
             .Select(NftReplies.ParseSet)
             .Where(s => s.Table == name)
-            .Select(s => s.Set with
-            {
-                Elements = Dump(NftRequests.DumpSetElements(family, name, s.Set.Name), $"list set {s.Set.Name}")
-                    .SelectMany(NftReplies.ParseSetElements)
-                    .OrderBy(v => v.ToString(), StringComparer.Ordinal)
-                    .ToValueList(),
-            })
+            .Select(s => s.Set with { Elements = ReadElements(family, name, s.Set.Name) })
             .ToValueList();
         var rules = Dump(NftRequests.DumpRules(family, name), "list rules")
             .Select(NftReplies.ParseRule)
@@ -131,6 +125,32 @@ public sealed class NftablesNetlink : IDisposable
         }
 
         return $"{Describe(table.Family, table.Name)} {what} (message {index})";
+    }
+
+    /// <summary>
+    /// A set's elements, sorted. A hash set's dump spans several reads and walks a table the kernel
+    /// may be resizing meanwhile (right after a large set was created, say), which can show an
+    /// element twice and miss another without flagging the dump as interrupted; so the dump is
+    /// repeated until two in a row agree.
+    /// </summary>
+    private ValueList<NftValue> ReadElements(NftFamily family, string table, string set)
+    {
+        ValueList<NftValue>? previous = null;
+        for (var attempt = 0; attempt < 2 * DumpAttempts; attempt++)
+        {
+            var elements = Dump(NftRequests.DumpSetElements(family, table, set), $"list set {set}")
+                .SelectMany(NftReplies.ParseSetElements)
+                .OrderBy(v => v.ToString(), StringComparer.Ordinal)
+                .ToValueList();
+            if (elements.Equals(previous) || elements.Count <= NftRequests.ElementsPerMessage / 4)
+            {
+                return elements; // small sets fit in one read: nothing to disagree about
+            }
+
+            previous = elements;
+        }
+
+        throw new NetlinkException(LinuxErrno.EAGAIN, "list set", set, "the set's elements kept changing between dumps");
     }
 
     private List<NetlinkMessage> Dump(NetlinkMessageBuilder request, string operation)
