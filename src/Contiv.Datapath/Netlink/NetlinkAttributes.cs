@@ -15,6 +15,12 @@ internal readonly record struct NetlinkAttribute(ushort Type, ReadOnlyMemory<byt
 
     public uint AsUInt32() => HostOrder.ReadUInt32(Value.Span);
 
+    /// <summary>A u32 in network byte order (nf_tables).</summary>
+    public uint AsUInt32BigEndian() => BinaryPrimitives.ReadUInt32BigEndian(Value.Span);
+
+    /// <summary>A u64 in network byte order (nf_tables).</summary>
+    public ulong AsUInt64BigEndian() => BinaryPrimitives.ReadUInt64BigEndian(Value.Span);
+
     /// <summary>A string attribute, without the trailing NUL the kernel includes.</summary>
     public string AsString()
     {
@@ -76,6 +82,10 @@ internal sealed class NetlinkAttributes
     public string? GetString(ushort type) => TryGet(type, out var a) ? a.AsString() : null;
 
     public uint? GetUInt32(ushort type) => TryGet(type, out var a) && a.Value.Length >= 4 ? a.AsUInt32() : null;
+
+    public uint? GetUInt32BigEndian(ushort type) => TryGet(type, out var a) && a.Value.Length >= 4 ? a.AsUInt32BigEndian() : null;
+
+    public ulong? GetUInt64BigEndian(ushort type) => TryGet(type, out var a) && a.Value.Length >= 8 ? a.AsUInt64BigEndian() : null;
 
     public byte? GetUInt8(ushort type) => TryGet(type, out var a) && a.Value.Length >= 1 ? a.AsUInt8() : null;
 

@@ -72,6 +72,22 @@ internal sealed class NetlinkMessageBuilder
         AddAttribute(type, bytes);
     }
 
+    /// <summary>A u32 in network byte order (nf_tables carries its numbers this way).</summary>
+    public void AddUInt32BigEndian(ushort type, uint value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
+        AddAttribute(type, bytes);
+    }
+
+    /// <summary>A u64 in network byte order (nf_tables counters, handles).</summary>
+    public void AddUInt64BigEndian(ushort type, ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, value);
+        AddAttribute(type, bytes);
+    }
+
     /// <summary>A NUL-terminated string, as the kernel's NLA_STRING / NLA_NUL_STRING policies expect.</summary>
     public void AddString(ushort type, string value)
     {

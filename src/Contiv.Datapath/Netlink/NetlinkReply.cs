@@ -91,6 +91,18 @@ internal sealed class NetlinkReply
     /// </summary>
     private void ThrowIfError(NetlinkMessage message)
     {
+        if (ErrorOf(message) is { } error)
+        {
+            throw new NetlinkException(error.Errno, Operation, ObjectName, error.KernelMessage);
+        }
+    }
+
+    /// <summary>
+    /// The positive errno and the kernel's extended-ack text of an NLMSG_ERROR message, or null for
+    /// an ack (error 0).
+    /// </summary>
+    internal static (int Errno, string? KernelMessage)? ErrorOf(NetlinkMessage message)
+    {
         if (message.Payload.Length < 4)
         {
             throw new FormatException("NLMSG_ERROR without an error code");
@@ -99,7 +111,7 @@ internal sealed class NetlinkReply
         var error = HostOrder.ReadInt32(message.Payload.Span);
         if (error == 0)
         {
-            return;
+            return null;
         }
 
         var echoedLength = NetlinkHeader.Size;
@@ -111,7 +123,7 @@ internal sealed class NetlinkReply
         var kernelMessage = (message.Header.Flags & Uapi.NLM_F_ACK_TLVS) != 0
             ? ExtendedAckMessage(message, 4 + echoedLength)
             : null;
-        throw new NetlinkException(-error, Operation, ObjectName, kernelMessage);
+        return (-error, kernelMessage);
     }
 
     private static string? ExtendedAckMessage(NetlinkMessage message, int attributesOffset)

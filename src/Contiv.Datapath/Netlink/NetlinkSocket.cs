@@ -5,10 +5,11 @@ using static Tmds.Linux.LibC;
 namespace Contiv.Datapath.Netlink;
 
 /// <summary>
-/// A NETLINK_ROUTE socket bound in the network namespace of the thread that created it (a socket
-/// keeps that namespace for life, whichever thread uses it later). Sends one request at a time and
-/// reads until that request's reply is complete. Not thread-safe; <see cref="RouteNetlink"/> (and tc's
-/// TrafficControl in Contiv.Datapath.TcBpf) lock.
+/// A netlink socket (NETLINK_ROUTE unless told otherwise, e.g. NETLINK_NETFILTER for nf_tables)
+/// bound in the network namespace of the thread that created it (a socket keeps that namespace for
+/// life, whichever thread uses it later). Sends one request (or one batch) at a time and reads until
+/// its reply is complete. Not thread-safe; <see cref="RouteNetlink"/> (and tc's TrafficControl in
+/// Contiv.Datapath.TcBpf, nf_tables' NftablesNetlink) lock.
 /// </summary>
 internal sealed unsafe class NetlinkSocket : IDisposable
 {
@@ -19,9 +20,9 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     private uint _sequence;
     private bool _disposed;
 
-    public NetlinkSocket()
+    public NetlinkSocket(int protocol = Uapi.NETLINK_ROUTE)
     {
-        _fd = socket(Uapi.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Uapi.NETLINK_ROUTE);
+        _fd = socket(Uapi.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
         if (_fd < 0)
         {
             throw new NetlinkException(errno, "open netlink socket", null);
@@ -77,6 +78,68 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         }
 
         return reply;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="messages"/> in one datagram (an nfnetlink batch: the caller includes the
+    /// BATCH_BEGIN and BATCH_END messages) with consecutive sequence numbers, and waits for the
+    /// NLMSG_ERROR (ack or error) of every message whose flags ask for an ack. Each message's error
+    /// becomes a <see cref="NetlinkException"/> naming that message through <paramref name="describe"/>;
+    /// the first is thrown once all answers are in (the kernel aborts the whole batch on any error).
+    /// An error about a message that asked no ack (the batch header: out of memory) ends the wait.
+    /// </summary>
+    public void ExecuteBatch(IReadOnlyList<NetlinkMessageBuilder> messages, string operation, Func<int, string?> describe)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var first = unchecked(_sequence + 1);
+        var pending = new HashSet<uint>();
+        using var datagram = new MemoryStream();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var sequence = unchecked(++_sequence);
+            if ((messages[i].Flags & Uapi.NLM_F_ACK) != 0)
+            {
+                pending.Add(sequence);
+            }
+
+            datagram.Write(messages[i].Build(sequence, PortId));
+        }
+
+        Send(datagram.ToArray(), operation, null);
+        NetlinkException? failure = null;
+        while (pending.Count > 0)
+        {
+            foreach (var message in NetlinkMessage.ParseAll(Receive(operation, null).ToArray()))
+            {
+                if (message.Header.Type != Uapi.NLMSG_ERROR || message.Header.PortId != PortId)
+                {
+                    continue;
+                }
+
+                var sequence = message.Header.Sequence;
+                var index = unchecked((int)(sequence - first));
+                if (index < 0 || index >= messages.Count)
+                {
+                    continue; // a late answer to an earlier request
+                }
+
+                if (NetlinkReply.ErrorOf(message) is { } error)
+                {
+                    failure ??= new NetlinkException(error.Errno, operation, describe(index), error.KernelMessage);
+                    if (!pending.Contains(sequence))
+                    {
+                        pending.Clear();
+                    }
+                }
+
+                pending.Remove(sequence);
+            }
+        }
+
+        if (failure is not null)
+        {
+            throw failure;
+        }
     }
 
     public void Dispose()
