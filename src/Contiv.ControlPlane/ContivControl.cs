@@ -218,7 +218,7 @@ public sealed class ContivControl(IKeyValueStore store, TimeProvider? timeProvid
         if (endpoints.Count > 0)
         {
             throw ContivException.Conflict(
-                $"network {existing.Config.Key} has {endpoints.Count} active endpoint(s) ({string.Join(", ", endpoints.Select(e => e.ContainerName ?? e.EndpointId[..Math.Min(12, e.EndpointId.Length)]))}); remove the containers first");
+                $"network {existing.Config.Key} has {endpoints.Count} active endpoint(s) ({string.Join(", ", endpoints.Select(e => e.ContainerName ?? ShortId.Of(e.EndpointId)))}); remove the containers first");
         }
 
         var networkKey = StateKeys.Network(tenant, name);

@@ -22,14 +22,13 @@ public sealed class HostAgent(
     IDockerEngine docker,
     IHostDatapath datapath,
     DockerNetworkMap networks,
-    PluginHandlers handlers,
+    ReconcileSignal reconcile,
     PluginOptions options,
     ILogger<HostAgent> logger,
     PluginMetrics? metrics = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
 
     /// <summary>Host record keys seen by the last pass (written by the loop, read by the store's notifier).</summary>
@@ -41,16 +40,7 @@ public sealed class HostAgent(
     public string? LastError { get; private set; }
 
     /// <summary>Asks for a reconcile pass soon (coalesced with any pending request).</summary>
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-        }
-    }
+    public void Wake() => reconcile.Request();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -61,7 +51,6 @@ public sealed class HostAgent(
                 Wake();
             }
         });
-        handlers.EndpointJoined += (_, _) => Wake();
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -86,7 +75,7 @@ public sealed class HostAgent(
             Passes++;
             try
             {
-                await _wake.WaitAsync(soon ? TimeSpan.FromMilliseconds(500) : ResyncInterval, stoppingToken);
+                await reconcile.WaitAsync(soon ? TimeSpan.FromMilliseconds(500) : ResyncInterval, stoppingToken);
 
                 // Let a burst of changes settle into one pass.
                 await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
@@ -189,7 +178,7 @@ public sealed class HostAgent(
             try
             {
                 var id = await docker.CreateNetworkAsync(spec, ct);
-                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, id[..12], network.Config.Key);
+                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, ShortId.Of(id), network.Config.Key);
             }
             catch (DockerEngineException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
             {
@@ -313,7 +302,7 @@ public sealed class HostAgent(
 
             await control.ReleaseAddressAsync(lease.NetworkId, lease.Address, ct);
             logger.LogWarning("reclaimed {Address} in {NetworkId}: leased by this host at {At:o} but {Why}",
-                lease.Address, lease.NetworkId, lease.At, endpoint is null ? "no endpoint ever used it" : $"endpoint {endpoint.EndpointId[..12]} is gone from the local engine");
+                lease.Address, lease.NetworkId, lease.At, endpoint is null ? "no endpoint ever used it" : $"endpoint {ShortId.Of(endpoint.EndpointId)} is gone from the local engine");
         }
     }
 
