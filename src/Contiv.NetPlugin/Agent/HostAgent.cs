@@ -25,11 +25,13 @@ public sealed class HostAgent(
     ReconcileSignal reconcile,
     PluginOptions options,
     ILogger<HostAgent> logger,
-    PluginMetrics? metrics = null) : BackgroundService
+    PluginMetrics? metrics = null,
+    TimeProvider? clock = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
-    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly DateTimeOffset _startedAt = (clock ?? TimeProvider.System).GetUtcNow();
 
     /// <summary>Host record keys seen by the last pass (written by the loop, read by the store's notifier).</summary>
     private volatile IReadOnlySet<string> _knownHostKeys = new HashSet<string>(StringComparer.Ordinal);
@@ -44,7 +46,7 @@ public sealed class HostAgent(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var subscription = control.Store.Subscribe(string.Empty, change =>
+        using var subscription = control.Subscribe(change =>
         {
             if (WakesReconcile(change.IsResync ? null : change.Key, StateKeys.Host(options.HostName), _knownHostKeys))
             {
@@ -78,7 +80,7 @@ public sealed class HostAgent(
                 await reconcile.WaitAsync(soon ? TimeSpan.FromMilliseconds(500) : ResyncInterval, stoppingToken);
 
                 // Let a burst of changes settle into one pass.
-                await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _clock, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -122,7 +124,7 @@ public sealed class HostAgent(
             VtepIp = options.VtepIp,
             VlanInterface = options.VlanInterface,
             StartedAt = _startedAt,
-            LastSeen = DateTimeOffset.UtcNow,
+            LastSeen = _clock.GetUtcNow(),
         }, ct);
 
         var contivNetworks = await control.ListNetworksAsync(null, ct);
@@ -268,7 +270,7 @@ public sealed class HostAgent(
     /// </summary>
     private async Task ReclaimAsync(IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _clock.GetUtcNow();
         var leases = (await control.ListLeasesAsync(options.HostName, ct)).Where(l => now - l.At > options.ReclaimAfter).ToList();
         if (leases.Count == 0)
         {

@@ -93,7 +93,7 @@ public sealed partial class PluginHandlers
             lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, options.HostName, ct);
         }
         catch (ContivException e) when (e.Kind == ErrorKind.Conflict && options.IsGlobalScope && !string.IsNullOrEmpty(request.Address)
-            && SwarmAddressEchoes.IsNodeRequest(request.Options))
+            && SwarmAllocator.IsNodeRequest(request.Options))
         {
             // Swarm mode: the manager allocated this address; this node instantiates the endpoint.
             await _echoes.AddAsync(networkId, request.Address, ct);

@@ -96,7 +96,7 @@ public sealed partial class PluginHandlers
             logger.LogWarning("endpoint {EndpointId} brought address {Ip} not handed out by the netplugin IPAM; reserved it", ShortId.Of(endpointId), ip);
         }
 
-        var mac = MacAddress.FromIPv4(ipValue);
+        var mac = MacAddress.FromIPv4(ipValue).ToString();
         var mtu = NetworkRules.EndpointMtu(binding.Encap, options.UnderlayMtu);
         datapath.EnsureNetwork(binding.Spec);
         var containerSide = datapath.CreateEndpoint(binding.Spec, endpointId, mac, mtu);

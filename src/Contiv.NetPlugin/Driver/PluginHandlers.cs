@@ -23,7 +23,7 @@ public sealed partial class PluginHandlers(
     ReconcileSignal? reconcile = null,
     TimeProvider? clock = null)
 {
-    private readonly SwarmAddressEchoes _echoes = new(control.Store, options.HostName);
+    private readonly SwarmAddressEchoes _echoes = control.SwarmEchoes(options.HostName);
     private readonly HandMadeNetworks _handMade = new(control, datapath, networks, docker, logger, clock ?? TimeProvider.System);
 
     /// <summary>

@@ -1,6 +1,6 @@
-using System.Net.NetworkInformation;
 using Contiv.Datapath;
 using Contiv.Datapath.TcBpf;
+using Contiv.Model;
 
 namespace Contiv.NetPlugin;
 
@@ -78,7 +78,7 @@ public sealed partial class LinuxBridgeDatapath
 
             try
             {
-                host.SetMacAddress(containerSide, PhysicalAddress.Parse(macAddress.Replace(':', '-').ToUpperInvariant()));
+                host.SetMacAddress(containerSide, MacAddress.Parse(macAddress).ToPhysicalAddress());
                 inside.SetMaster(bridgeSide, DatapathNames.Bridge(network));
                 inside.SetLinkUp(bridgeSide);
             }

@@ -51,6 +51,6 @@ public sealed partial class LinuxBridgeDatapath
     internal static PhysicalAddress NetworkServiceMac(IPAddress address)
     {
         var bytes = address.GetAddressBytes();
-        return new PhysicalAddress([0x02, 0x04, bytes[0], bytes[1], bytes[2], bytes[3]]);
+        return MacAddress.NetworkServiceFromIPv4((uint)((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3])).ToPhysicalAddress();
     }
 }

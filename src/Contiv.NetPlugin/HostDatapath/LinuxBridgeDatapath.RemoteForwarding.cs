@@ -1,14 +1,13 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using Contiv.Datapath;
+using Contiv.Model;
 
 namespace Contiv.NetPlugin;
 
 /// <summary>Static FDB and permanent ARP entries that reach remote endpoints and flood to remote VTEPs.</summary>
 public sealed partial class LinuxBridgeDatapath
 {
-    private static readonly PhysicalAddress FloodMac = PhysicalAddress.Parse("00-00-00-00-00-00");
-
     public void SyncRemoteEndpoints(NetworkDatapathSpec network, IReadOnlyCollection<RemoteEndpoint> endpoints, IReadOnlyCollection<string> vteps)
     {
         if (network.Encap != "vxlan")
@@ -31,42 +30,42 @@ public sealed partial class LinuxBridgeDatapath
                 return;
             }
 
-            var wantedUnicast = endpoints.ToDictionary(e => NormalizeMac(e.MacAddress), e => IPAddress.Parse(e.VtepIp), StringComparer.Ordinal);
+            var wantedUnicast = endpoints.ToDictionary(e => MacAddress.Parse(e.MacAddress), e => IPAddress.Parse(e.VtepIp));
             var wantedFlood = vteps.Select(IPAddress.Parse).ToHashSet();
             var current = inside.ListFdbEntries(device).Where(f => f.IsSelf && f.Destination is not null).ToList();
-            var flood = NormalizeMac(FloodMac.ToString());
+            var flood = MacAddress.Zero;
 
             foreach (var entry in current)
             {
-                var mac = NormalizeMac(entry.MacAddress.ToString());
+                var mac = MacOf(entry.MacAddress);
                 var keep = mac == flood
                     ? wantedFlood.Contains(entry.Destination!)
-                    : wantedUnicast.TryGetValue(mac, out var vtep) && vtep.Equals(entry.Destination);
+                    : mac is { } unicast && wantedUnicast.TryGetValue(unicast, out var vtep) && vtep.Equals(entry.Destination);
                 if (!keep)
                 {
                     inside.DeleteFdbEntry(device, entry.MacAddress, entry.Destination);
                 }
             }
 
-            foreach (var vtep in wantedFlood.Where(v => !current.Any(f => NormalizeMac(f.MacAddress.ToString()) == flood && v.Equals(f.Destination))))
+            foreach (var vtep in wantedFlood.Where(v => !current.Any(f => MacOf(f.MacAddress) == flood && v.Equals(f.Destination))))
             {
-                inside.AppendFdbEntry(device, FloodMac, vtep);
+                inside.AppendFdbEntry(device, flood.ToPhysicalAddress(), vtep);
             }
 
             foreach (var (mac, vtep) in wantedUnicast)
             {
-                if (!current.Any(f => NormalizeMac(f.MacAddress.ToString()) == mac && vtep.Equals(f.Destination)))
+                if (!current.Any(f => MacOf(f.MacAddress) == mac && vtep.Equals(f.Destination)))
                 {
-                    inside.ReplaceFdbEntry(device, ParseMac(mac), vtep);
+                    inside.ReplaceFdbEntry(device, mac.ToPhysicalAddress(), vtep);
                 }
             }
 
             // Permanent ARP entries for remote endpoints on the vxlan device: the desired set, exactly.
-            var wantedArp = endpoints.ToDictionary(e => IPAddress.Parse(e.IpAddress), e => NormalizeMac(e.MacAddress));
+            var wantedArp = endpoints.ToDictionary(e => IPAddress.Parse(e.IpAddress), e => MacAddress.Parse(e.MacAddress));
             var currentArp = inside.ListNeighbours(device).Where(n => n.LinkIndex == link.Index && n.IsPermanent).ToList();
             foreach (var neighbour in currentArp)
             {
-                if (!wantedArp.TryGetValue(neighbour.Address, out var mac) || mac != NormalizeMac(neighbour.MacAddress?.ToString() ?? string.Empty))
+                if (!wantedArp.TryGetValue(neighbour.Address, out var mac) || MacOf(neighbour.MacAddress) != mac)
                 {
                     inside.DeleteNeighbour(device, neighbour.Address);
                 }
@@ -74,15 +73,15 @@ public sealed partial class LinuxBridgeDatapath
 
             foreach (var (ip, mac) in wantedArp)
             {
-                if (!currentArp.Any(n => n.Address.Equals(ip) && NormalizeMac(n.MacAddress?.ToString() ?? string.Empty) == mac))
+                if (!currentArp.Any(n => n.Address.Equals(ip) && MacOf(n.MacAddress) == mac))
                 {
-                    inside.ReplaceNeighbour(device, ip, ParseMac(mac));
+                    inside.ReplaceNeighbour(device, ip, mac.ToPhysicalAddress());
                 }
             }
         }
     }
 
-    private static string NormalizeMac(string mac) => mac.Replace("-", string.Empty, StringComparison.Ordinal).Replace(":", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
-
-    private static PhysicalAddress ParseMac(string normalized) => PhysicalAddress.Parse(normalized.ToUpperInvariant());
+    /// <summary>The kernel's address of an entry; null when it is not a 48-bit MAC (such an entry is never wanted).</summary>
+    private static MacAddress? MacOf(PhysicalAddress? address) =>
+        address is not null && address.GetAddressBytes().Length == 6 ? MacAddress.FromPhysicalAddress(address) : null;
 }

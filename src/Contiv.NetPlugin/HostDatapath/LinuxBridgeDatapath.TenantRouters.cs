@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using Contiv.Datapath;
 using Contiv.Model;
 
@@ -84,7 +83,7 @@ public sealed partial class LinuxBridgeDatapath
                     throw new ContivException(ErrorKind.Invalid, $"gateway {network.Gateway} of {network.Network.NetworkId} is not an IPv4 address");
                 }
 
-                router.SetMacAddress(routerSide, PhysicalAddress.Parse(MacAddress.FromIPv4(gateway).Replace("02:02:", "02:03:", StringComparison.Ordinal).Replace(':', '-').ToUpperInvariant()));
+                router.SetMacAddress(routerSide, MacAddress.TenantRouterFromIPv4(gateway).ToPhysicalAddress());
                 router.AddAddress(routerSide, IPAddress.Parse(network.Gateway), network.PrefixLength);
                 logger.LogInformation("tenant router {Router}: gateway {Gateway}/{Prefix} on {Network}", Path.GetFileName(path), network.Gateway, network.PrefixLength, network.Network.NetworkId);
             }
