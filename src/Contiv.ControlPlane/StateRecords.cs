@@ -32,6 +32,12 @@ public static class StateKeys
 
     public const string LeasesPrefix = "state/leases/";
 
+    /// <summary>One host's Docker network ids and the Contiv networks they stand for (ids are per engine).</summary>
+    public static string DockerNetworksOf(string host) => $"state/docknets/{host}/";
+
+    /// <summary>A node's use of an address the swarm manager allocated (see <see cref="SwarmAddressEchoes"/>).</summary>
+    public static string SwarmEcho(string networkId, string address, string host) => $"state/swarmechoes/{networkId}/{address}/{host}";
+
     /// <summary>Who took an address and when: lets a host reclaim addresses whose container never came (or went while it was down).</summary>
     public static string Lease(string networkId, string address) => LeasesOf(networkId) + address;
 

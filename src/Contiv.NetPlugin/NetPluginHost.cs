@@ -39,7 +39,8 @@ public static class NetPluginHost
             new DnsServingDatapath(sp.GetRequiredService<LinuxBridgeDatapath>(), sp.GetRequiredService<NetworkDnsListeners>()),
             sp.GetRequiredService<PluginMetrics>()));
         builder.Services.AddSingleton<IDockerEngine>(_ => new DockerEngineClient(options.DockerEndpoint));
-        builder.Services.AddSingleton(sp => new DockerNetworkMap(store, options.HostName));
+        builder.Services.AddSingleton(control.DockerNetworks(options.HostName));
+        builder.Services.AddSingleton<ReconcileSignal>();
         builder.Services.AddSingleton<PluginHandlers>();
         builder.Services.AddSingleton<HostAgent>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());

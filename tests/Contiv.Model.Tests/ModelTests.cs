@@ -101,7 +101,7 @@ public sealed class MacTests
     public void Mac_is_derived_from_ipv4()
     {
         Assert.True(Ipv4Subnet.TryParseAddress("10.1.2.2", out var a));
-        Assert.Equal("02:02:0a:01:02:02", MacAddress.FromIPv4(a));
+        Assert.Equal("02:02:0a:01:02:02", MacAddress.FromIPv4(a).ToString());
     }
 }
 

@@ -58,6 +58,11 @@ public sealed class FakeDatapath : IHostDatapath
     public void SyncRemoteEndpoints(NetworkDatapathSpec network, IReadOnlyCollection<RemoteEndpoint> endpoints, IReadOnlyCollection<string> vteps) =>
         Record(new DatapathCall(nameof(SyncRemoteEndpoints), network));
 
+    /// <summary>The routed networks of the last SyncTenantRouters (not a recorded call: the agent repeats it every pass).</summary>
+    public IReadOnlyCollection<RoutedNetwork> TenantRouters { get; private set; } = [];
+
+    public void SyncTenantRouters(IReadOnlyCollection<RoutedNetwork> networks) => TenantRouters = networks;
+
     public IReadOnlyCollection<NetworkDatapathSpec> ListNetworks()
     {
         lock (_gate)

@@ -86,7 +86,7 @@ public sealed class PluginHarness : IAsyncDisposable
         await control.InitializeAsync(ct: TestContext.Current.CancellationToken);
         var datapath = new FakeDatapath();
         var hostName = storeDirectory is null ? HostName : "h2";
-        var map = new DockerNetworkMap(store, hostName);
+        var map = control.DockerNetworks(hostName);
         var socket = SocketPath(directory);
         File.Delete(socket);
         var builder = WebApplication.CreateSlimBuilder();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Contiv.ControlPlane;
 using Contiv.Model;
 using Contiv.TestSupport;
 using Xunit;

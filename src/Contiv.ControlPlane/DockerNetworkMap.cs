@@ -3,13 +3,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Contiv.State;
 
-namespace Contiv.NetPlugin;
+namespace Contiv.ControlPlane;
 
 /// <summary>Which Contiv network a local Docker network id stands for.</summary>
-public sealed record DockerNetworkBinding(string NetworkId, string Encap, int Tag)
-{
-    public NetworkDatapathSpec Spec => new(NetworkId, Encap, Tag);
-}
+public sealed record DockerNetworkBinding(string NetworkId, string Encap, int Tag);
 
 [JsonSerializable(typeof(DockerNetworkBinding))]
 internal sealed partial class BindingJson : JsonSerializerContext;
@@ -17,17 +14,17 @@ internal sealed partial class BindingJson : JsonSerializerContext;
 /// <summary>
 /// Docker network ids are per engine (networks are local-scope), so each host records its own
 /// mapping. It is persisted because after a plugin restart Docker calls CreateEndpoint and Join for
-/// networks whose CreateNetwork the new process never saw.
+/// networks whose CreateNetwork the new process never saw. Made by <see cref="ContivControl.DockerNetworks"/>.
 /// </summary>
 public sealed class DockerNetworkMap(IKeyValueStore store, string hostName)
 {
     private readonly ConcurrentDictionary<string, DockerNetworkBinding> _cache = new(StringComparer.Ordinal);
 
-    private string Prefix => $"state/docknets/{hostName}/";
+    private readonly string _prefix = StateKeys.DockerNetworksOf(hostName);
 
     public async Task BindAsync(string dockerNetworkId, DockerNetworkBinding binding, CancellationToken ct)
     {
-        await store.TryCommitAsync([], [new KeyWrite(Prefix + dockerNetworkId, JsonSerializer.Serialize(binding, BindingJson.Default.DockerNetworkBinding))], ct);
+        await store.TryCommitAsync([], [new KeyWrite(_prefix + dockerNetworkId, JsonSerializer.Serialize(binding, BindingJson.Default.DockerNetworkBinding))], ct);
         _cache[dockerNetworkId] = binding;
     }
 
@@ -38,7 +35,7 @@ public sealed class DockerNetworkMap(IKeyValueStore store, string hostName)
             return cached;
         }
 
-        var value = (await store.GetAsync([Prefix + dockerNetworkId], ct))[Prefix + dockerNetworkId];
+        var value = (await store.GetAsync([_prefix + dockerNetworkId], ct))[_prefix + dockerNetworkId];
         if (value is null)
         {
             return null;
@@ -52,12 +49,12 @@ public sealed class DockerNetworkMap(IKeyValueStore store, string hostName)
     public async Task UnbindAsync(string dockerNetworkId, CancellationToken ct)
     {
         _cache.TryRemove(dockerNetworkId, out _);
-        await store.TryCommitAsync([], [new KeyWrite(Prefix + dockerNetworkId, null)], ct);
+        await store.TryCommitAsync([], [new KeyWrite(_prefix + dockerNetworkId, null)], ct);
     }
 
     public async Task<IReadOnlyDictionary<string, DockerNetworkBinding>> ListAsync(CancellationToken ct) =>
-        (await store.ListAsync(Prefix, ct)).ToDictionary(
-            kv => kv.Key[Prefix.Length..],
+        (await store.ListAsync(_prefix, ct)).ToDictionary(
+            kv => kv.Key[_prefix.Length..],
             kv => JsonSerializer.Deserialize(kv.Value, BindingJson.Default.DockerNetworkBinding)!,
             StringComparer.Ordinal);
 }

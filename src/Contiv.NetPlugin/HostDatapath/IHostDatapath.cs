@@ -1,3 +1,5 @@
+using Contiv.Model;
+
 namespace Contiv.NetPlugin;
 
 /// <summary>What a host needs to know to build one network's kernel objects.</summary>
@@ -49,9 +51,7 @@ public interface IHostDatapath
     /// tenant, with an interface holding the gateway address in each of the tenant's routed networks.
     /// An empty set removes every router (bridge mode).
     /// </summary>
-    void SyncTenantRouters(IReadOnlyCollection<RoutedNetwork> networks)
-    {
-    }
+    void SyncTenantRouters(IReadOnlyCollection<RoutedNetwork> networks);
 }
 
 /// <summary>
@@ -76,9 +76,9 @@ public static class DatapathNames
 
     public static string Vlan(int vlanId) => $"cvv-{vlanId}";
 
-    public static string HostVeth(string endpointId) => "cvh" + endpointId[..Math.Min(12, endpointId.Length)];
+    public static string HostVeth(string endpointId) => "cvh" + ShortId.Of(endpointId);
 
-    public static string ContainerVeth(string endpointId) => "cvc" + endpointId[..Math.Min(12, endpointId.Length)];
+    public static string ContainerVeth(string endpointId) => "cvc" + ShortId.Of(endpointId);
 
     /// <summary>Recovers a network spec from a bridge name, or null for bridges that are not ours.</summary>
     public static NetworkDatapathSpec? ParseBridge(string name)

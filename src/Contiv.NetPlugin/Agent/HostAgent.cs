@@ -22,15 +22,16 @@ public sealed class HostAgent(
     IDockerEngine docker,
     IHostDatapath datapath,
     DockerNetworkMap networks,
-    PluginHandlers handlers,
+    ReconcileSignal reconcile,
     PluginOptions options,
     ILogger<HostAgent> logger,
-    PluginMetrics? metrics = null) : BackgroundService
+    PluginMetrics? metrics = null,
+    TimeProvider? clock = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
-    private readonly SemaphoreSlim _wake = new(0, 1);
-    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly DateTimeOffset _startedAt = (clock ?? TimeProvider.System).GetUtcNow();
 
     /// <summary>Host record keys seen by the last pass (written by the loop, read by the store's notifier).</summary>
     private volatile IReadOnlySet<string> _knownHostKeys = new HashSet<string>(StringComparer.Ordinal);
@@ -41,27 +42,17 @@ public sealed class HostAgent(
     public string? LastError { get; private set; }
 
     /// <summary>Asks for a reconcile pass soon (coalesced with any pending request).</summary>
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-        }
-    }
+    public void Wake() => reconcile.Request();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var subscription = control.Store.Subscribe(string.Empty, change =>
+        using var subscription = control.Subscribe(change =>
         {
             if (WakesReconcile(change.IsResync ? null : change.Key, StateKeys.Host(options.HostName), _knownHostKeys))
             {
                 Wake();
             }
         });
-        handlers.EndpointJoined += (_, _) => Wake();
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -86,10 +77,10 @@ public sealed class HostAgent(
             Passes++;
             try
             {
-                await _wake.WaitAsync(soon ? TimeSpan.FromMilliseconds(500) : ResyncInterval, stoppingToken);
+                await reconcile.WaitAsync(soon ? TimeSpan.FromMilliseconds(500) : ResyncInterval, stoppingToken);
 
                 // Let a burst of changes settle into one pass.
-                await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _clock, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -133,7 +124,7 @@ public sealed class HostAgent(
             VtepIp = options.VtepIp,
             VlanInterface = options.VlanInterface,
             StartedAt = _startedAt,
-            LastSeen = DateTimeOffset.UtcNow,
+            LastSeen = _clock.GetUtcNow(),
         }, ct);
 
         var contivNetworks = await control.ListNetworksAsync(null, ct);
@@ -189,7 +180,7 @@ public sealed class HostAgent(
             try
             {
                 var id = await docker.CreateNetworkAsync(spec, ct);
-                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, id[..12], network.Config.Key);
+                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, ShortId.Of(id), network.Config.Key);
             }
             catch (DockerEngineException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
             {
@@ -279,7 +270,7 @@ public sealed class HostAgent(
     /// </summary>
     private async Task ReclaimAsync(IReadOnlyList<EndpointOper> endpoints, CancellationToken ct)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _clock.GetUtcNow();
         var leases = (await control.ListLeasesAsync(options.HostName, ct)).Where(l => now - l.At > options.ReclaimAfter).ToList();
         if (leases.Count == 0)
         {
@@ -313,7 +304,7 @@ public sealed class HostAgent(
 
             await control.ReleaseAddressAsync(lease.NetworkId, lease.Address, ct);
             logger.LogWarning("reclaimed {Address} in {NetworkId}: leased by this host at {At:o} but {Why}",
-                lease.Address, lease.NetworkId, lease.At, endpoint is null ? "no endpoint ever used it" : $"endpoint {endpoint.EndpointId[..12]} is gone from the local engine");
+                lease.Address, lease.NetworkId, lease.At, endpoint is null ? "no endpoint ever used it" : $"endpoint {ShortId.Of(endpoint.EndpointId)} is gone from the local engine");
         }
     }
 

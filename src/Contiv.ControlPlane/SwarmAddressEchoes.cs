@@ -1,6 +1,6 @@
 using Contiv.State;
 
-namespace Contiv.NetPlugin;
+namespace Contiv.ControlPlane;
 
 /// <summary>
 /// Swarm mode (<c>--scope global</c>) only. The swarm manager's IPAM (netplugin on a manager)
@@ -12,14 +12,7 @@ namespace Contiv.NetPlugin;
 /// </summary>
 public sealed class SwarmAddressEchoes(IKeyValueStore store, string hostName)
 {
-    /// <summary>The option swarmkit's allocator adds to every IPAM call it makes (nodes' endpoint requests carry none).</summary>
-    public const string SwarmAllocatorOption = "com.docker.network.ipam.serial";
-
-    private string Key(string networkId, string address) => $"state/swarmechoes/{networkId}/{address}/{hostName}";
-
-    /// <summary>True when an IPAM request comes from a node instantiating an endpoint, not from the swarm allocator.</summary>
-    public static bool IsNodeRequest(IReadOnlyDictionary<string, string>? options) =>
-        options is null || !options.ContainsKey(SwarmAllocatorOption);
+    private string Key(string networkId, string address) => StateKeys.SwarmEcho(networkId, address, hostName);
 
     public async Task AddAsync(string networkId, string address, CancellationToken ct) =>
         await store.TryCommitAsync([], [new KeyWrite(Key(networkId, address), "1")], ct);
