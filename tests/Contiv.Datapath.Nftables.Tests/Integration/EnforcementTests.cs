@@ -154,11 +154,14 @@ public sealed class EnforcementTests
             while (!stop.IsCancellationRequested)
             {
                 sender.SendTo("x"u8, new System.Net.IPEndPoint(B, 9000));
-                sent++;
+                Interlocked.Increment(ref sent);
             }
         }, TestContext.Current.CancellationToken);
 
-        for (var i = 0; i < 50; i++)
+        // At least 50 replaces, and on until the flood has really overlapped them (a fast machine
+        // finishes 50 before the sender has sent much), bounded in time.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        for (var i = 0; i < 50 || (Volatile.Read(ref sent) <= 1000 && DateTime.UtcNow < deadline); i++)
         {
             nft.ReplaceTable(table);
         }
