@@ -30,10 +30,20 @@ fail=0
 for project in tests/*/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
   step "$name"
+  mkdir -p "$results"
   if ! dotnet test "$project" -c Release --no-build --nologo \
-      --logger "console;verbosity=normal" --results-directory "$results" "$@"; then
+      --logger "console;verbosity=normal" --results-directory "$results" "$@" 2>&1 | tee "$results/$name.log"; then
     fail=1
     echo "FAILED: $name"
   fi
 done
+
+# The log is long; repeat every failure (name, message, first stack lines) at its end, where a
+# truncated CI log still shows it.
+if [ "$fail" != 0 ]; then
+  step "failures"
+  for log in "$results"/*.log; do
+    grep -E -A14 '^  Failed [A-Za-z]' "$log" | grep -v -E '^\s+at System\.' || true
+  done
+fi
 exit $fail

@@ -244,20 +244,44 @@ public class LinkTests
     {
         var process = System.Diagnostics.Process.Start("ip", ["netns", "exec", ns.Name, "/usr/bin/busybox", "sleep", "30"]);
         var sleeper = new SleepingProcess(process);
-        var ours = File.ResolveLinkTarget("/proc/self/ns/net", false)?.ToString();
+
+        // Wait for the process to be in exactly that namespace ("net:[inode]" as a thread inside it
+        // reads it). This used to wait for "no longer the test's own namespace", comparing link
+        // targets that carried each process's /proc directory, so it never waited at all and the
+        // veth was sometimes moved before `ip netns exec` had entered the namespace.
+        var wanted = ns.Run(_ => ReadLink("/proc/thread-self/ns/net"));
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (File.ResolveLinkTarget($"/proc/{process.Id}/ns/net", false)?.ToString() == ours)
+        while (ReadLink($"/proc/{process.Id}/ns/net") != wanted)
         {
             if (DateTime.UtcNow > deadline)
             {
+                var actual = ReadLink($"/proc/{process.Id}/ns/net");
                 sleeper.Dispose();
-                throw new TimeoutException("`ip netns exec` did not enter the namespace");
+                throw new TimeoutException($"`ip netns exec` did not enter the namespace {wanted} (the process is in {actual ?? "none"})");
             }
 
             Thread.Sleep(10);
         }
 
         return sleeper;
+    }
+
+    private static string? ReadLink(string path)
+    {
+        try
+        {
+            // The raw link text ("net:[4026532175]"): ResolveLinkTarget would prefix it with the
+            // link's own directory, which differs per process.
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private sealed class SleepingProcess(System.Diagnostics.Process process) : IDisposable
