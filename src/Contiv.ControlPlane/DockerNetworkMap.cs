@@ -5,9 +5,13 @@ using Contiv.State;
 
 namespace Contiv.ControlPlane;
 
-/// <summary>Which Contiv network a local Docker network id stands for.</summary>
-public sealed record DockerNetworkBinding(string NetworkId, string Encap, int Tag);
+/// <summary>
+/// Which Contiv network a local Docker network id stands for, and the endpoint group when the Docker
+/// network is a group's (<c>docker run --net=web</c> puts the container in group web of its network).
+/// </summary>
+public sealed record DockerNetworkBinding(string NetworkId, string Encap, int Tag, string? Group = null);
 
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(DockerNetworkBinding))]
 internal sealed partial class BindingJson : JsonSerializerContext;
 

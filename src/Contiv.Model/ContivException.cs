@@ -29,4 +29,6 @@ public sealed class ContivException(ErrorKind kind, string message) : Exception(
     public static ContivException NotFound(string message) => new(ErrorKind.NotFound, message);
 
     public static ContivException Conflict(string message) => new(ErrorKind.Conflict, message);
+
+    public static ContivException Unavailable(string message) => new(ErrorKind.Unavailable, message);
 }

@@ -33,6 +33,8 @@ public static class NetPluginHost
         builder.Services.AddSingleton<INetlink, RouteNetlink>();
         builder.Services.AddSingleton<LinuxBridgeDatapath>();
         builder.Services.AddSingleton<INetworkServiceAddress>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
+        builder.Services.AddSingleton<IPolicyDatapath>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
+        builder.Services.AddSingleton<HostPolicy>();
         builder.Services.AddSingleton<ContainerNameResolver>();
         builder.Services.AddSingleton<NetworkDnsListeners>();
         builder.Services.AddSingleton<IHostDatapath>(sp => new InstrumentedDatapath(

@@ -13,7 +13,9 @@ namespace Contiv.NetPlugin;
 /// <item>every Contiv data network has a Docker network of the same name on the local engine (and
 /// Docker networks of deleted Contiv networks are removed);</item>
 /// <item>local endpoints carry their container names, which Docker only reveals after Join;</item>
-/// <item>the FDB/ARP entries for remote endpoints and VTEPs equal the desired set.</item>
+/// <item>the FDB/ARP entries for remote endpoints and VTEPs equal the desired set;</item>
+/// <item>every local network enforces its tenant's compiled policy, and local group endpoints
+/// carry their group's bandwidth profile (<see cref="HostPolicy"/>).</item>
 /// </list>
 /// Every step is idempotent, so a restarted agent converges to the same state.
 /// </summary>
@@ -26,7 +28,8 @@ public sealed class HostAgent(
     PluginOptions options,
     ILogger<HostAgent> logger,
     PluginMetrics? metrics = null,
-    TimeProvider? clock = null) : BackgroundService
+    TimeProvider? clock = null,
+    HostPolicy? policy = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
@@ -112,7 +115,8 @@ public sealed class HostAgent(
 
         return key.StartsWith(StateKeys.NetworksPrefix, StringComparison.Ordinal)
             || key == StateKeys.Global
-            || key.StartsWith(StateKeys.EndpointsPrefix, StringComparison.Ordinal);
+            || key.StartsWith(StateKeys.EndpointsPrefix, StringComparison.Ordinal)
+            || StateKeys.IsPolicyObject(key);
     }
 
     /// <summary>One pass; returns true when another pass is wanted soon (something is still settling).</summary>
@@ -126,6 +130,24 @@ public sealed class HostAgent(
             StartedAt = _startedAt,
             LastSeen = _clock.GetUtcNow(),
         }, ct);
+
+        // First: a rule or a container elsewhere should take effect here as soon as possible. A
+        // failure is retried soon and does not hold back the rest of the pass (what the kernel
+        // enforces already stays: tables outlive a failed update).
+        var policyFailed = false;
+        if (policy is not null)
+        {
+            try
+            {
+                await policy.SyncAsync(ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                policyFailed = true;
+                metrics?.ReconcileFailed(e);
+                logger.LogWarning("policy sync failed: {Error}", e.Message);
+            }
+        }
 
         var contivNetworks = await control.ListNetworksAsync(null, ct);
 
@@ -142,45 +164,47 @@ public sealed class HostAgent(
         await SyncRemoteEntriesAsync(contivNetworks, endpoints, ct);
         await SyncRoutersAsync(contivNetworks, ct);
         await ReclaimAsync(endpoints, ct);
-        return unsettled;
+        return unsettled || policyFailed;
     }
 
     private async Task SyncDockerNetworksAsync(IReadOnlyList<NetworkRecord> contivNetworks, CancellationToken ct)
     {
         var dockerNetworks = await docker.ListNetworksAsync(ct);
         var byName = dockerNetworks.ToDictionary(n => n.Name, StringComparer.Ordinal);
-        var wanted = contivNetworks.Where(n => n.Config.NwType != "infra")
-            .ToDictionary(n => Names.DockerNetworkName(n.Config.TenantName, n.Config.NetworkName), StringComparer.Ordinal);
+        var wanted = await WantedDockerNetworksAsync(contivNetworks, ct);
 
-        foreach (var (name, network) in wanted)
+        foreach (var (name, (network, group)) in wanted)
         {
             if (byName.TryGetValue(name, out var existing))
             {
                 if (existing.Driver != options.DriverName)
                 {
-                    logger.LogError("docker network {Name} exists with driver {Driver}; not replacing it with Contiv network {Key}", name, existing.Driver, network.Config.Key);
+                    logger.LogError("docker network {Name} exists with driver {Driver}; not replacing it with Contiv {What} {Key}", name, existing.Driver, group is null ? "network" : "group", group is null ? network.Config.Key : $"{network.Config.TenantName}:{group}");
                 }
 
                 continue;
             }
 
-            var spec = new DockerNetworkSpec(
-                name,
-                options.DriverName,
-                new Dictionary<string, string>
-                {
-                    ["encap"] = network.Config.Encap!,
-                    ["pkt-tag"] = network.Tag.ToString(CultureInfo.InvariantCulture),
-                    ["tenant"] = network.Config.TenantName,
-                },
-                options.DriverName,
-                new Dictionary<string, string> { ["network"] = network.Config.NetworkName, ["tenant"] = network.Config.TenantName },
-                Ipv4Subnet.Parse(network.Config.Subnet).Cidr,
-                network.Config.Gateway);
+            var driverOptions = new Dictionary<string, string>
+            {
+                ["encap"] = network.Config.Encap!,
+                ["pkt-tag"] = network.Tag.ToString(CultureInfo.InvariantCulture),
+                ["tenant"] = network.Config.TenantName,
+            };
+            var ipamOptions = new Dictionary<string, string> { ["network"] = network.Config.NetworkName, ["tenant"] = network.Config.TenantName };
+            if (group is not null)
+            {
+                // Contiv's option names: the driver and the IPAM both learn the group from them.
+                driverOptions["network"] = network.Config.NetworkName;
+                driverOptions["group"] = group;
+                ipamOptions["group"] = group;
+            }
+
+            var spec = new DockerNetworkSpec(name, options.DriverName, driverOptions, options.DriverName, ipamOptions, Ipv4Subnet.Parse(network.Config.Subnet).Cidr, network.Config.Gateway);
             try
             {
                 var id = await docker.CreateNetworkAsync(spec, ct);
-                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, ShortId.Of(id), network.Config.Key);
+                logger.LogInformation("created docker network {Name} ({Id}) for {Key}", name, ShortId.Of(id), group is null ? network.Config.Key : $"group {network.Config.TenantName}:{group} of {network.Config.Key}");
             }
             catch (DockerEngineException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
             {
@@ -188,25 +212,50 @@ public sealed class HostAgent(
             }
         }
 
-        // Docker networks bound to a Contiv network that is gone: remove them (Docker refuses while
-        // containers are attached, and netmaster refuses to delete such networks anyway). Unbound
-        // ones are left alone: a hand-made network is unbound until it has been registered.
+        // Docker networks bound to a Contiv network or group that is gone: remove them (Docker
+        // refuses while containers are attached, and netmaster refuses to delete networks and groups
+        // in use anyway). Unbound ones are left alone: a hand-made network is unbound until it has
+        // been registered.
         var bindings = await networks.ListAsync(ct);
         var live = contivNetworks.Select(n => n.NetworkId).ToHashSet(StringComparer.Ordinal);
+        var liveGroups = wanted.Values.Where(w => w.Group is not null).Select(w => (w.Network.NetworkId, w.Group)).ToHashSet();
         var staleNetworks = dockerNetworks.Where(n => n.Driver == options.DriverName && !wanted.ContainsKey(n.Name)
-            && bindings.TryGetValue(n.Id, out var binding) && !live.Contains(binding.NetworkId));
+            && bindings.TryGetValue(n.Id, out var binding)
+            && (!live.Contains(binding.NetworkId) || (binding.Group is not null && !liveGroups.Contains((binding.NetworkId, binding.Group)))));
         foreach (var stale in staleNetworks)
         {
             try
             {
                 await docker.RemoveNetworkAsync(stale.Id, ct);
-                logger.LogInformation("removed docker network {Name}: its Contiv network no longer exists", stale.Name);
+                logger.LogInformation("removed docker network {Name}: its Contiv network or group no longer exists", stale.Name);
             }
             catch (DockerEngineException e)
             {
                 logger.LogWarning("could not remove docker network {Name}: {Error}", stale.Name, e.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// The Docker network every data network and every endpoint group should have on this engine, by
+    /// Docker name (Contiv's GetDocknetName: the group's name if any, else the network's, with
+    /// <c>/tenant</c> outside the default tenant). A group's Docker network shares its network's
+    /// subnet, gateway and datapath.
+    /// </summary>
+    private async Task<Dictionary<string, (NetworkRecord Network, string? Group)>> WantedDockerNetworksAsync(IReadOnlyList<NetworkRecord> contivNetworks, CancellationToken ct)
+    {
+        var data = contivNetworks.Where(n => n.Config.NwType != "infra").ToList();
+        var wanted = data.ToDictionary(n => Names.DockerNetworkName(n.Config.TenantName, n.Config.NetworkName), n => (n, (string?)null), StringComparer.Ordinal);
+        var byKey = data.ToDictionary(n => n.Config.Key ?? Names.NetworkKey(n.Config.TenantName, n.Config.NetworkName), StringComparer.Ordinal);
+        foreach (var group in await control.ListGroupsAsync(null, ct))
+        {
+            if (byKey.TryGetValue(Names.NetworkKey(group.TenantName, group.NetworkName), out var network))
+            {
+                wanted.TryAdd(Names.DockerNetworkName(group.TenantName, group.GroupName), (network, group.GroupName));
+            }
+        }
+
+        return wanted;
     }
 
     /// <summary>Returns true while some local endpoint still waits for Docker to reveal its container.</summary>

@@ -50,7 +50,9 @@ public sealed partial class PluginHandlers
             throw ContivException.Invalid($"subnet {request.Pool} does not match network {record.Config.Key}, whose subnet is {subnet.Cidr}");
         }
 
-        return new RequestPoolResponse { PoolID = PoolId.ForNetwork(record.NetworkId, subnet.Cidr).Format(), Pool = subnet.Cidr };
+        // A group's Docker network: its addresses come from the group's ipPool, when it has one.
+        var group = generic.GetValueOrDefault("group") is { Length: > 0 } g ? (await control.GetGroupAsync(record.Config.TenantName, g, ct)).GroupName : null;
+        return new RequestPoolResponse { PoolID = PoolId.ForNetwork(record.NetworkId, subnet.Cidr, group).Format(), Pool = subnet.Cidr };
     }
 
     public static EmptyResponse ReleasePool(ReleasePoolRequest request)
@@ -90,7 +92,7 @@ public sealed partial class PluginHandlers
         AddressLease lease;
         try
         {
-            lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, options.HostName, ct);
+            lease = await control.AllocateAddressAsync(networkId, string.IsNullOrEmpty(request.Address) ? null : request.Address, options.HostName, pool.Group, ct);
         }
         catch (ContivException e) when (e.Kind == ErrorKind.Conflict && options.IsGlobalScope && !string.IsNullOrEmpty(request.Address)
             && SwarmAllocator.IsNodeRequest(request.Options))

@@ -36,11 +36,32 @@ public sealed partial class PluginHandlers
             return EmptyResponse.Instance;
         }
 
-        var binding = new DockerNetworkBinding(record.NetworkId, record.Config.Encap!, record.Tag);
+        var group = await GroupOfAsync(generic, record, ct);
+        var binding = new DockerNetworkBinding(record.NetworkId, record.Config.Encap!, record.Tag, group);
         datapath.EnsureNetwork(binding.Spec);
         await networks.BindAsync(dockerId, binding, ct);
-        logger.LogInformation("network {DockerId} bound to {NetworkId} ({Encap} {Tag})", ShortId.Of(dockerId), record.NetworkId, binding.Encap, binding.Tag);
+        logger.LogInformation("network {DockerId} bound to {NetworkId}{Group} ({Encap} {Tag})", ShortId.Of(dockerId), record.NetworkId, group is null ? string.Empty : $" group {group}", binding.Encap, binding.Tag);
         return EmptyResponse.Instance;
+    }
+
+    /// <summary>
+    /// The endpoint group a Docker network stands for (option <c>group</c>, set when netplugin
+    /// created it for a group), checked against the store: the group must exist on that network.
+    /// </summary>
+    private async Task<string?> GroupOfAsync(IReadOnlyDictionary<string, string> generic, NetworkRecord record, CancellationToken ct)
+    {
+        if (generic.GetValueOrDefault("group") is not { Length: > 0 } group)
+        {
+            return null;
+        }
+
+        var config = await control.GetGroupAsync(record.Config.TenantName, group, ct);
+        if (config.NetworkName != record.Config.NetworkName)
+        {
+            throw ContivException.Invalid($"group {record.Config.TenantName}:{group} is on network {config.NetworkName}, not {record.Config.NetworkName}");
+        }
+
+        return group;
     }
 
     public async Task<EmptyResponse> DeleteNetworkAsync(NetworkRequest request, CancellationToken ct)
@@ -96,6 +117,7 @@ public sealed partial class PluginHandlers
             logger.LogWarning("endpoint {EndpointId} brought address {Ip} not handed out by the netplugin IPAM; reserved it", ShortId.Of(endpointId), ip);
         }
 
+        var (tenant, _) = Names.ParseNetworkId(binding.NetworkId);
         var mac = MacAddress.FromIPv4(ipValue).ToString();
         var mtu = NetworkRules.EndpointMtu(binding.Encap, options.UnderlayMtu);
         datapath.EnsureNetwork(binding.Spec);
@@ -111,6 +133,8 @@ public sealed partial class PluginHandlers
                 MacAddress = mac,
                 VtepIp = options.VtepIp,
                 InterfaceName = containerSide,
+                ServiceName = binding.Group,
+                EndpointGroupKey = binding.Group is null ? null : $"{binding.Group}:{tenant}",
             }, ct);
         }
         catch
@@ -118,6 +142,23 @@ public sealed partial class PluginHandlers
             // Leave nothing behind when the record cannot be written (e.g. the store is down).
             datapath.DeleteEndpoint(binding.Spec, endpointId);
             throw;
+        }
+
+        if (policy is not null)
+        {
+            // Docker starts the container after Join: programming this host's rules now (with the
+            // new address in its group's sets) means the container's first packet is already
+            // filtered here. Fail closed: no container runs where its rules could not be applied.
+            try
+            {
+                await policy.SyncNetworkAsync(binding, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                datapath.DeleteEndpoint(binding.Spec, endpointId);
+                await control.DeleteEndpointAsync(binding.NetworkId, endpointId, CancellationToken.None);
+                throw ContivException.Unavailable($"endpoint {ShortId.Of(endpointId)} not created: the policy of {binding.NetworkId} could not be programmed on this host ({e.Message})");
+            }
         }
 
         logger.LogInformation("endpoint {EndpointId} on {NetworkId}: {Ip} {Mac} mtu {Mtu}", ShortId.Of(endpointId), record.NetworkId, ip, mac, mtu);

@@ -21,7 +21,8 @@ public sealed partial class PluginHandlers(
     IDockerEngine? docker = null,
     PluginMetrics? metrics = null,
     ReconcileSignal? reconcile = null,
-    TimeProvider? clock = null)
+    TimeProvider? clock = null,
+    HostPolicy? policy = null)
 {
     private readonly SwarmAddressEchoes _echoes = control.SwarmEchoes(options.HostName);
     private readonly HandMadeNetworks _handMade = new(control, datapath, networks, docker, logger, clock ?? TimeProvider.System);

@@ -4,18 +4,22 @@ namespace Contiv.NetPlugin;
 
 /// <summary>
 /// The IPAM pool id handed to Docker: a Contiv network and the subnet Docker knows it by
-/// (<c>net.tenant|CIDR</c>), or, for a hand-made Docker network not registered yet, only its tenant
-/// (<c>tenant/NAME|CIDR</c>; no valid network id has a slash).
+/// (<c>net.tenant|CIDR</c>), for an endpoint group's Docker network also the group, whose ipPool
+/// the addresses come from (<c>net.tenant+group|CIDR</c>; no valid name has a plus), or, for a
+/// hand-made Docker network not registered yet, only its tenant (<c>tenant/NAME|CIDR</c>; no valid
+/// network id has a slash).
 /// </summary>
 public sealed record PoolId
 {
     private const string PendingPrefix = "tenant/";
+    private const char GroupSeparator = '+';
 
-    private PoolId(string? networkId, string? pendingTenant, string cidr)
+    private PoolId(string? networkId, string? pendingTenant, string cidr, string? group = null)
     {
         NetworkId = networkId;
         PendingTenant = pendingTenant;
         Cidr = cidr;
+        Group = group;
     }
 
     /// <summary>The Contiv network (<c>net.tenant</c>); null while the network is pending.</summary>
@@ -26,6 +30,9 @@ public sealed record PoolId
 
     public string Cidr { get; }
 
+    /// <summary>The endpoint group whose Docker network this pool serves; null for the network's own.</summary>
+    public string? Group { get; }
+
     public bool IsPending => PendingTenant is not null;
 
     /// <summary>The prefix length part of <see cref="Cidr"/>, as text.</summary>
@@ -34,7 +41,7 @@ public sealed record PoolId
     /// <summary>The subnet's own address (Docker releases it with the pool, never as an address).</summary>
     public string NetworkAddress => Cidr[..Cidr.IndexOf('/', StringComparison.Ordinal)];
 
-    public static PoolId ForNetwork(string networkId, string cidr) => new(networkId, null, cidr);
+    public static PoolId ForNetwork(string networkId, string cidr, string? group = null) => new(networkId, null, cidr, string.IsNullOrEmpty(group) ? null : group);
 
     public static PoolId ForPendingNetwork(string tenant, string cidr) => new(null, tenant, cidr);
 
@@ -49,12 +56,16 @@ public sealed record PoolId
 
         var owner = text[..bar];
         var cidr = text[(bar + 1)..];
-        return owner.StartsWith(PendingPrefix, StringComparison.Ordinal)
-            ? ForPendingNetwork(owner[PendingPrefix.Length..], cidr)
-            : ForNetwork(owner, cidr);
+        if (owner.StartsWith(PendingPrefix, StringComparison.Ordinal))
+        {
+            return ForPendingNetwork(owner[PendingPrefix.Length..], cidr);
+        }
+
+        var plus = owner.IndexOf(GroupSeparator, StringComparison.Ordinal);
+        return plus < 0 ? ForNetwork(owner, cidr) : ForNetwork(owner[..plus], cidr, owner[(plus + 1)..]);
     }
 
-    public string Format() => $"{(IsPending ? PendingPrefix + PendingTenant : NetworkId)}|{Cidr}";
+    public string Format() => $"{(IsPending ? PendingPrefix + PendingTenant : NetworkId)}{(Group is null ? string.Empty : GroupSeparator + Group)}|{Cidr}";
 
     public override string ToString() => Format();
 }

@@ -1,0 +1,84 @@
+using Contiv.ControlPlane;
+using Contiv.Model;
+using Contiv.Policy;
+
+namespace Contiv.NetPlugin;
+
+/// <summary>
+/// Makes this host enforce what the store says: for every network with a datapath here, the
+/// tenant's groups, policies and endpoints compiled into that network's ruleset
+/// (<see cref="PolicyCompiler"/>), and for every local endpoint of a group with a netprofile, that
+/// profile on its veth. Called by the host agent on every pass (so a rule, a policy attachment or a
+/// container anywhere takes effect here) and by CreateEndpoint before Docker starts the container,
+/// so a new endpoint is filtered from its first packet.
+/// </summary>
+/// <remarks>
+/// Each sync reads the state and applies it under one lock: two syncs never interleave, so an older
+/// read can never be applied over a newer one. The datapath compares before it writes, so a pass
+/// that changes nothing costs reads only.
+/// </remarks>
+public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, DockerNetworkMap networks, PluginOptions options, ILogger<HostPolicy> logger)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Every network with a Docker network bound on this host.</summary>
+    public async Task SyncAsync(CancellationToken ct)
+    {
+        var local = (await networks.ListAsync(ct)).Values.DistinctBy(b => b.NetworkId).ToList();
+        await SyncAsync(local, ct);
+    }
+
+    /// <summary>One network (the one an endpoint is being created on).</summary>
+    public Task SyncNetworkAsync(DockerNetworkBinding binding, CancellationToken ct) => SyncAsync([binding], ct);
+
+    private async Task SyncAsync(IReadOnlyList<DockerNetworkBinding> bindings, CancellationToken ct)
+    {
+        if (bindings.Count == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            foreach (var byTenant in bindings.GroupBy(b => Names.ParseNetworkId(b.NetworkId).Tenant, StringComparer.Ordinal))
+            {
+                var state = await control.ReadTenantPolicyAsync(byTenant.Key, ct);
+                var profiles = await control.ReadNetProfilesAsync(byTenant.Key, ct);
+                foreach (var binding in byTenant)
+                {
+                    var local = (await control.ListEndpointsAsync(binding.NetworkId, ct)).Where(e => e.HomingHost == options.HostName).ToList();
+                    Apply(binding, state, profiles, local);
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void Apply(DockerNetworkBinding binding, TenantPolicyState state, IReadOnlyDictionary<string, NetProfile> profiles, IReadOnlyList<EndpointOper> localEndpoints)
+    {
+        var network = Names.ParseNetworkId(binding.NetworkId).Network;
+        var spec = binding.Spec;
+        var ruleset = PolicyCompiler.Compile(state, network);
+        if (datapath.ApplyPolicy(spec, ruleset))
+        {
+            logger.LogInformation("policy of {NetworkId} programmed: {Chains} group chain(s)\n{Ruleset}", binding.NetworkId, ruleset.Chains.Count, ruleset.Describe());
+        }
+
+        // Profiles are per local endpoint: the shaping sits on the endpoint's veth on this host.
+        var groups = state.Groups.ToDictionary(g => g.Name, StringComparer.Ordinal);
+        foreach (var endpoint in localEndpoints)
+        {
+            var profile = endpoint.ServiceName is { Length: > 0 } g && groups.TryGetValue(g, out var group) && group.NetProfile is { } name
+                ? profiles.GetValueOrDefault(name)
+                : null;
+            if (datapath.ApplyEndpointProfile(spec, endpoint.EndpointId, profile))
+            {
+                logger.LogInformation("endpoint {EndpointId}: bandwidth profile {Profile}", ShortId.Of(endpoint.EndpointId), profile?.Name ?? "(none)");
+            }
+        }
+    }
+}
