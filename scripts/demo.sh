@@ -5,8 +5,9 @@
 # connectivity (NAT, published ports, a VLAN network tagged on the wire), Docker overlay alongside. Every command is printed with the host it runs on,
 # then its real output. Everything is torn down at the end (DEMO_KEEP=1 keeps the lab running).
 # Chapters after the tutorial show what ContivDocker adds: "names" (names across hosts on networks
-# with a gateway, unknown names answered at once).
-#   usage: sudo scripts/demo.sh [CHAPTER...]     chapters: 2 3 4 5 names (default: all, in order)
+# with a gateway, unknown names answered at once), "policy" (endpoint groups, Contiv's web/db
+# policy enforced in the kernel, rules changed live, a bandwidth profile measured with iperf3).
+#   usage: sudo scripts/demo.sh [CHAPTER...]     chapters: 2 3 4 5 names policy (default: all, in order)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -38,9 +39,9 @@ trap cleanup EXIT
 contiv_down >/dev/null 2>&1 || true
 
 CHAPTERS=("$@")
-[ ${#CHAPTERS[@]} -gt 0 ] || CHAPTERS=(2 3 4 5 names)
+[ ${#CHAPTERS[@]} -gt 0 ] || CHAPTERS=(2 3 4 5 names policy)
 for c in "${CHAPTERS[@]}"; do
-  case "$c" in 2 | 3 | 4 | 5 | names) ;; *) echo "demo.sh: unknown chapter '$c' (chapters: 2 3 4 5 names)" >&2; exit 2 ;; esac
+  case "$c" in 2 | 3 | 4 | 5 | names | policy) ;; *) echo "demo.sh: unknown chapter '$c' (chapters: 2 3 4 5 names policy)" >&2; exit 2 ;; esac
 done
 
 chapter "Setup: two Docker hosts (h1 = master, h2 = worker), Redis + netmaster on h1, netplugin on both"
@@ -143,6 +144,50 @@ bold "Another tenant's name and an unknown name: an immediate answer (REFUSED), 
 on h1 docker exec web-1 nslookup red-web-2 || true
 on h1 docker exec web-1 nslookup no-such-container || true
 on h2 docker exec red-web-2 ping -c 2 -W 1 web-1 || true
+}
+
+chapter_policy() {
+chapter "Policy: endpoint groups and Contiv's web/db policy, enforced in the kernel of every host (ContivDocker)"
+on h1 netctl net create --subnet=10.1.6.0/24 app-net
+on h1 netctl group create app-net web
+on h1 netctl policy create db-policy
+on h1 netctl policy rule-add -d in -l tcp -j deny db-policy 1
+on h1 netctl policy rule-add -d in -l tcp -g web -P 5432 -j allow -p 10 db-policy 2
+on h1 netctl policy rule-ls db-policy
+on h1 netctl group create -p db-policy app-net db
+on h1 netctl group ls
+contiv_wait_docker_network h1 web && contiv_wait_docker_network h2 db && contiv_wait_docker_network h1 app-net
+on h1 docker network ls --filter driver=netplugin
+bold "db listens on 5432 and 8080; web and a container in no group try them"
+on h2 docker run -itd --name=db --net=db contiv/busybox sh -c 'nc -ll -p 5432 -e echo db:5432 answers & nc -ll -p 8080 -e echo db:8080 answers & exec sleep 3600'
+on h1 docker run -itd --name=web-c1 --net=web contiv/busybox /bin/sh
+on h1 docker run -itd --name=other-c1 --net=app-net contiv/busybox /bin/sh
+on h1 docker exec web-c1 nc -w 2 db 5432
+on h1 docker exec web-c1 nc -w 2 db 8080 || true
+on h1 docker exec other-c1 nc -w 2 db 5432 || true
+on h1 docker exec other-c1 ping -c 2 db
+bold "A rule added live denies ICMP to db; removing it opens the path again (no container restart)"
+on h1 netctl policy rule-add -d in -l icmp -j deny -p 20 db-policy 3
+sleep 1
+on h1 docker exec other-c1 ping -c 2 -W 1 db || true
+on h1 netctl policy rule-rm db-policy 3
+sleep 1
+on h1 docker exec other-c1 ping -c 2 db
+on h1 netctl group inspect db
+bold "What is in use cannot be deleted"
+on h1 netctl policy rm db-policy || true
+on h1 netctl net rm app-net || true
+bold "A bandwidth profile: web's endpoints limited to 50 Mbit/s (iperf3 from the host, inside the containers' namespaces)"
+on h1 netctl netprofile create -b 50mbps web-bw
+on h1 netctl group update -n web-bw web
+on h2 docker run -itd --name=web-c2 --net=web contiv/busybox /bin/sh
+local srv cli
+srv=$(lab_docker h1 inspect -f '{{.State.Pid}}' other-c1); cli=$(lab_docker h2 inspect -f '{{.State.Pid}}' web-c2)
+nsenter -t "$srv" -n timeout 20 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+sleep 0.5
+printf '\n\033[32m[h2]$\033[0m iperf3 -c other-c1 -t 3 -f m   (from web-c2)\n'
+nsenter -t "$cli" -n timeout 15 iperf3 -c "$(lab_docker h1 inspect -f '{{(index .NetworkSettings.Networks "app-net").IPAddress}}' other-c1)" -p 5201 -t 3 -f m | tail -4
+wait || true
 }
 
 for c in "${CHAPTERS[@]}"; do "chapter_$c"; done
