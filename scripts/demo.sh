@@ -131,13 +131,13 @@ chapter_names() {
 chapter "Names across hosts on a network with a gateway (ContivDocker)"
 bold "A gateway means no docker_gwbridge: each host's DNS responder also answers inside the network, on-link"
 on h1 netctl tenant create red
-on h1 netctl net create --subnet=10.1.5.0/24 --gateway=10.1.5.1 web
-on h1 netctl net create -t red --subnet=10.1.5.0/24 --gateway=10.1.5.1 web
-contiv_wait_docker_network h1 web && contiv_wait_docker_network h2 web
-contiv_wait_docker_network h1 web/red && contiv_wait_docker_network h2 web/red
-on h1 docker run -itd --name=web-1 --net=web contiv/busybox /bin/sh
-on h2 docker run -itd --name=web-2 --net=web contiv/busybox /bin/sh
-on h2 docker run -itd --name=red-web-2 --net=web/red contiv/busybox /bin/sh
+on h1 netctl net create --subnet=10.1.5.0/24 --gateway=10.1.5.1 gw-net
+on h1 netctl net create -t red --subnet=10.1.5.0/24 --gateway=10.1.5.1 gw-net
+contiv_wait_docker_network h1 gw-net && contiv_wait_docker_network h2 gw-net
+contiv_wait_docker_network h1 gw-net/red && contiv_wait_docker_network h2 gw-net/red
+on h1 docker run -itd --name=web-1 --net=gw-net contiv/busybox /bin/sh
+on h2 docker run -itd --name=web-2 --net=gw-net contiv/busybox /bin/sh
+on h2 docker run -itd --name=red-web-2 --net=gw-net/red contiv/busybox /bin/sh
 on h1 docker exec web-1 ip route
 on h1 docker exec web-1 ping -c 3 web-2
 bold "Another tenant's name and an unknown name: an immediate answer (REFUSED), not a timeout"
