@@ -14,6 +14,8 @@
 #   footprint     netplugin/netmaster RSS idle and after K containers, netplugin cold start to /Plugin.Activate
 #   start dir     netmaster and netplugin started in / (systemd's default) vs an empty directory: ms to the
 #                 first /health answer and inotify watches (scripts/lib/bench-startdir.sh)
+#   policy        rule add/remove to effect across hosts (p50/p95), TCP throughput and docker run into a
+#                 group with 100 rules vs no group (scripts/lib/bench-policy.sh)
 #
 # Env (defaults): BENCH_RUNS=50 (docker run samples per network), BENCH_K=100 (containers on one host),
 #   BENCH_K_PAR=4 (concurrent docker run for K), BENCH_IPERF_SECS=5, BENCH_IPERF_REPS=4 (rounds),
@@ -21,7 +23,8 @@
 #   BENCH_COLD_RUNS=5, BENCH_SOURCE=head|artifacts (build the committed HEAD into BENCH_WORK, cached by
 #   source tree; or use the repo's artifacts/ as they are), BENCH_WORK=/tmp/contiv-bench-work,
 #   BENCH_OUT=<repo>/bench/results, BENCH_KEEP=1 (leave the lab up), LAB_PREFIX=bn, LAB_DIR=/tmp/contiv-bench,
-#   BENCH_PHASES="netcreate dataplane docker_run dns k_containers ipam coldstart startdir" (a subset for quick looks).
+#   BENCH_POLICY_RUNS=10, BENCH_PHASES="netcreate dataplane docker_run dns policy k_containers ipam coldstart startdir"
+#   (a subset for quick looks).
 # shellcheck disable=SC2317 # everything runs from main (last line, followed by exit), phases by name
 set -Eeuo pipefail
 
@@ -30,7 +33,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${BENCH_PINGS:=20}" "${BENCH_IPAM_PROCS:=3}" "${BENCH_IPAM_COUNT:=1000}" "${BENCH_NETCREATE_RUNS:=5}"
 : "${BENCH_COLD_RUNS:=5}" "${BENCH_SOURCE:=head}" "${BENCH_WORK:=/tmp/contiv-bench-work}"
 : "${BENCH_OUT:=$ROOT/bench/results}" "${BENCH_KEEP:=0}"
-: "${BENCH_PHASES:=netcreate dataplane docker_run dns k_containers ipam coldstart startdir}"
+: "${BENCH_PHASES:=netcreate dataplane docker_run dns policy k_containers ipam coldstart startdir}"
 export LAB_PREFIX="${LAB_PREFIX:-bn}" LAB_DIR="${LAB_DIR:-/tmp/contiv-bench}"
 export CONTIV_VXLAN_PORT=8472 # Docker's swarm overlay keeps 4789 (README: "Next to Docker's overlay")
 export LAB_QUIET="${LAB_QUIET:-1}"
@@ -532,6 +535,8 @@ phase_coldstart() {
 
 # shellcheck source=scripts/lib/bench-startdir.sh
 source "$ROOT/scripts/lib/bench-startdir.sh" # phase_startdir
+# shellcheck source=scripts/lib/bench-policy.sh
+source "$ROOT/scripts/lib/bench-policy.sh" # phase_policy
 
 # ------------------------------------------------------------------ results
 write_json() {
