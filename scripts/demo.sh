@@ -147,18 +147,43 @@ on h2 docker exec red-web-2 ping -c 2 -W 1 web-1 || true
 }
 
 chapter_policy() {
-chapter "Policy: endpoint groups and Contiv's web/db policy, enforced in the kernel of every host (ContivDocker)"
+chapter "Policy: Contiv's policy tutorial (chapters 1 and 2) on a VLAN network with a gateway"
+on h1 netctl tenant create TestTenant
+on h1 netctl network create --tenant TestTenant --subnet=10.1.1.0/24 --gateway=10.1.1.254 -e vlan TestNet
+on h1 netctl net ls -a
+on h1 netctl group create -t TestTenant TestNet epgA
+on h1 netctl group create -t TestTenant TestNet epgB
+on h1 netctl group ls -a
+contiv_wait_docker_network h1 epgA/TestTenant && contiv_wait_docker_network h2 epgB/TestTenant
+on h1 docker network ls --filter driver=netplugin
+on h1 docker run -itd --net=epgA/TestTenant --name=AContainer contiv/busybox sh
+on h2 docker run -itd --net=epgB/TestTenant --name=BContainer contiv/busybox sh
+on h1 docker exec AContainer ping -c 2 10.1.1.2
+bold "Chapter 1: ICMP policy (epgB denies ICMP from epgA)"
+on h1 netctl policy create -t TestTenant policyAB
+on h1 netctl policy rule-add -t TestTenant -d in --protocol icmp --from-group epgA --action deny policyAB 1
+on h1 netctl group create -t TestTenant -p policyAB TestNet epgB
+on h1 netctl policy ls -a
+on h1 netctl policy rule-ls -t TestTenant policyAB
+on h1 docker exec AContainer ping -c 2 -W 1 10.1.1.2 || true
+bold "Chapter 2: TCP policy (port 8001 from epgA allowed; AContainer listens on 8001 only)"
+on h1 netctl policy rule-add -t TestTenant -d in --protocol tcp --port 8001 --from-group epgA --action allow policyAB 3
+on h1 netctl policy rule-ls -t TestTenant policyAB
+on h1 docker exec -d AContainer nc -ll -p 8001 -e echo 8001 open
+sleep 0.5
+on h2 docker exec BContainer nc -w 1 10.1.1.1 8001
+on h2 docker exec BContainer nc -w 1 10.1.1.1 8000 || true
+
+chapter "Policy beyond the tutorial: Contiv's web/db scenario, rules changed live, refusals, a bandwidth profile"
 on h1 netctl net create --subnet=10.1.6.0/24 app-net
 on h1 netctl group create app-net web
 on h1 netctl policy create db-policy
 on h1 netctl policy rule-add -d in -l tcp -j deny db-policy 1
 on h1 netctl policy rule-add -d in -l tcp -g web -P 5432 -j allow -p 10 db-policy 2
-on h1 netctl policy rule-ls db-policy
 on h1 netctl group create -p db-policy app-net db
 on h1 netctl group ls
 contiv_wait_docker_network h1 web && contiv_wait_docker_network h2 db && contiv_wait_docker_network h1 app-net
-on h1 docker network ls --filter driver=netplugin
-bold "db listens on 5432 and 8080; web and a container in no group try them"
+bold "db listens on 5432 and 8080; web and a container in no group try both (by name)"
 on h2 docker run -itd --name=db --net=db contiv/busybox sh -c 'nc -ll -p 5432 -e echo db:5432 answers & nc -ll -p 8080 -e echo db:8080 answers & exec sleep 3600'
 on h1 docker run -itd --name=web-c1 --net=web contiv/busybox /bin/sh
 on h1 docker run -itd --name=other-c1 --net=app-net contiv/busybox /bin/sh
@@ -179,7 +204,7 @@ on h1 netctl policy rm db-policy || true
 on h1 netctl net rm app-net || true
 bold "A bandwidth profile: web's endpoints limited to 50 Mbit/s (iperf3 from the host, inside the containers' namespaces)"
 on h1 netctl netprofile create -b 50mbps web-bw
-on h1 netctl group update -n web-bw web
+on h1 netctl group create -n web-bw app-net web
 on h2 docker run -itd --name=web-c2 --net=web contiv/busybox /bin/sh
 local srv cli
 srv=$(lab_docker h1 inspect -f '{{.State.Pid}}' other-c1); cli=$(lab_docker h2 inspect -f '{{.State.Pid}}' web-c2)
