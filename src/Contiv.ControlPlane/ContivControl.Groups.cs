@@ -123,7 +123,7 @@ public sealed partial class ContivControl
         var existing = await GetGroupAsync(tenant, group, ct);
         var networkId = Names.NetworkId(tenant, existing.NetworkName);
         var members = await GroupEndpointsAsync(tenant, group, existing.NetworkName, ct);
-        Checked(() => ObjectValidation.CheckGroupDelete(group, members.Count));
+        InUse(() => ObjectValidation.CheckGroupDelete(group, members.Count));
 
         var groupKey = StateKeys.Group(tenant, group);
         var ipamKey = StateKeys.Ipam(networkId);
@@ -216,7 +216,7 @@ public sealed partial class ContivControl
     /// <summary>A network cannot go while it has groups or a rule names it (the rule would silently match nothing).</summary>
     private static void CheckNetworkUnused(TenantView view, string network)
     {
-        Checked(() => ObjectValidation.CheckNetworkDelete(network, view.PolicyGroups));
+        InUse(() => ObjectValidation.CheckNetworkDelete(network, view.PolicyGroups));
         var user = view.Rules.FirstOrDefault(r => r.FromNetwork == network || r.ToNetwork == network);
         if (user is not null)
         {

@@ -77,14 +77,16 @@ public sealed partial class ContivControl
     /// <summary>
     /// One optimistic transaction over <paramref name="keys"/> and <paramref name="pools"/> that also
     /// decides from the tenant's view: commits only if the tenant's policy revision is still the one
-    /// the view was read at, and increments it when it writes anything.
+    /// the view was read at, and increments it when it writes anything (unless <paramref name="bumpRevision"/>
+    /// is false: a change the others see through keys they read anyway, such as a network's record).
     /// </summary>
     private async Task<T> RunTenantAsync<T>(
         string tenant,
         IReadOnlyCollection<string> keys,
         IReadOnlyCollection<string> pools,
         Func<TenantView, IReadOnlyDictionary<string, string?>, IReadOnlyDictionary<string, AddressPool?>, TransactionPlan<T>> decide,
-        CancellationToken ct)
+        CancellationToken ct,
+        bool bumpRevision = true)
     {
         var revisionKey = StateKeys.PolicyRevision(tenant);
         for (var attempt = 1; ; attempt++)
@@ -102,7 +104,7 @@ public sealed partial class ContivControl
                     }
 
                     var plan = decide(view, snapshot, poolSnapshot);
-                    if (plan.Writes.Count == 0 && plan.PoolWrites.Count == 0)
+                    if (!bumpRevision || (plan.Writes.Count == 0 && plan.PoolWrites.Count == 0))
                     {
                         return plan;
                     }
@@ -135,6 +137,19 @@ public sealed partial class ContivControl
         check();
         return true;
     });
+
+    /// <summary>Runs one of Contiv.Policy's "still in use" checks; its refusal is a conflict with existing state.</summary>
+    private static void InUse(Action check)
+    {
+        try
+        {
+            check();
+        }
+        catch (PolicyException e)
+        {
+            throw ContivException.Conflict(e.Message);
+        }
+    }
 
     /// <summary>Contiv's key of a group as endpoints carry it: <c>GROUP:TENANT</c>.</summary>
     public static string EndpointGroupKey(string tenant, string group) => $"{group}:{tenant}";

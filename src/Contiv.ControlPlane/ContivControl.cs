@@ -280,7 +280,7 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
             {
                 PoolWrites = pools[poolName] is null ? [] : [new PoolWrite(poolName, null)],
             };
-        }, ct);
+        }, ct, bumpRevision: false);
     }
 
     /// <summary>Networks of one tenant (or all when null), ordered by tenant then name.</summary>

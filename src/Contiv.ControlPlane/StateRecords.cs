@@ -74,10 +74,11 @@ public static class StateKeys
     public static string NetProfilesOfTenant(string tenant) => NetProfilesPrefix + tenant + ":";
 
     /// <summary>
-    /// A counter every change of a tenant's groups, policies, rules or netprofiles (and every network
-    /// delete) increments in its commit. Those changes check each other's objects (a policy in use, a
-    /// group named by a rule), so each commits on the condition that the counter is still the one it
-    /// read with the tenant's objects. Also a cheap key to watch for "this tenant's policy changed".
+    /// A counter every change of a tenant's groups, policies, rules or netprofiles increments in its
+    /// commit. Those changes check each other's objects (a policy in use, a group named by a rule),
+    /// so each (and a network delete, which checks for groups and rules) commits on the condition
+    /// that the counter is still the one it read with the tenant's objects. Also a cheap key to watch
+    /// for "this tenant's policy objects changed" (endpoints and networks have their own keys).
     /// </summary>
     public static string PolicyRevision(string tenant) => PolicyRevisionsPrefix + tenant;
 
