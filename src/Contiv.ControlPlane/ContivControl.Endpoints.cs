@@ -27,6 +27,21 @@ public sealed partial class ContivControl
     /// </remarks>
     public async Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, string? holder, CancellationToken ct = default)
     {
+        return await AllocateAddressAsync(networkId, requested, holder, group: null, ct);
+    }
+
+    /// <summary>
+    /// As above, for a container joining <paramref name="group"/> (a group on this network; null: no
+    /// group). A group with an ipPool hands out addresses of that range only, from its own pool; a
+    /// requested address must then lie in the range. A group without one allocates as the network does.
+    /// </summary>
+    public async Task<AddressLease> AllocateAddressAsync(string networkId, string? requested, string? holder, string? group, CancellationToken ct = default)
+    {
+        if (group is not null && await GroupRangeAsync(networkId, group, ct) is { } owned)
+        {
+            return await AllocateInGroupAsync(networkId, group, owned.Ipam, owned.First, owned.Last, requested, holder, ct);
+        }
+
         var requestedIndex = (int?)null;
         IpamRecord? ipam = null;
         if (!string.IsNullOrEmpty(requested))
@@ -35,10 +50,7 @@ public sealed partial class ContivControl
             requestedIndex = Ipv4Subnet.Parse(ipam.Subnet).ParseHostIndex(requested, "requested address");
         }
 
-        var lease = holder is null
-            ? null
-            : JsonSerializer.Serialize(new AddressLeaseRecord { NetworkId = networkId, Host = holder, At = _time.GetUtcNow() }, StateJson.Default.AddressLeaseRecord);
-        var take = new PoolTake(StateKeys.IpamPool(networkId), requestedIndex, holder is null ? null : StateKeys.LeasesOf(networkId), lease);
+        var take = new PoolTake(StateKeys.IpamPool(networkId), requestedIndex, holder is null ? null : StateKeys.LeasesOf(networkId), LeaseValue(networkId, holder));
         var result = await TakeAsync(networkId, take, ct);
         switch (result.Outcome)
         {
@@ -65,7 +77,19 @@ public sealed partial class ContivControl
     public async Task<bool> ReserveAddressAsync(string networkId, string address, CancellationToken ct = default)
     {
         var ipam = await GetIpamAsync(networkId, ct) ?? throw NetworkIdNotFound(networkId);
-        var index = Ipv4Subnet.Parse(ipam.Subnet).ParseHostIndex(address, "endpoint address");
+        var subnet = Ipv4Subnet.Parse(ipam.Subnet);
+        var index = subnet.ParseHostIndex(address, "endpoint address");
+        if (GroupPoolOf(ipam, subnet.AddressAt(index)) is var (group, first))
+        {
+            var taken = await store.TakeFromPoolAsync(new PoolTake(StateKeys.GroupPool(networkId, group), (int)(subnet.AddressAt(index) - first)), ct);
+            return taken.Outcome switch
+            {
+                PoolTakeOutcome.Taken => true,
+                PoolTakeOutcome.Unavailable => false,
+                _ => throw GroupNotFound(Names.ParseNetworkId(networkId).Tenant, group),
+            };
+        }
+
         var result = await TakeAsync(networkId, new PoolTake(StateKeys.IpamPool(networkId), index), ct);
         return result.Outcome switch
         {
@@ -97,12 +121,76 @@ public sealed partial class ContivControl
             return false;
         }
 
+        var leaseKey = StateKeys.Lease(networkId, Ipv4Subnet.FormatAddress(ip));
+        if (GroupPoolOf(ipam, ip) is var (group, first))
+        {
+            return await store.ReleaseToPoolAsync(new PoolRelease(StateKeys.GroupPool(networkId, group), (int)(ip - first), leaseKey), ct);
+        }
+
         if (ipam.Bitmap is not null)
         {
             await MovePoolIntoStoreAsync(networkId, ct);
         }
 
-        return await store.ReleaseToPoolAsync(new PoolRelease(StateKeys.IpamPool(networkId), index, StateKeys.Lease(networkId, Ipv4Subnet.FormatAddress(ip))), ct);
+        return await store.ReleaseToPoolAsync(new PoolRelease(StateKeys.IpamPool(networkId), index, leaseKey), ct);
+    }
+
+    private string? LeaseValue(string networkId, string? holder) => holder is null
+        ? null
+        : JsonSerializer.Serialize(new AddressLeaseRecord { NetworkId = networkId, Host = holder, At = _time.GetUtcNow() }, StateJson.Default.AddressLeaseRecord);
+
+    /// <summary>The ipPool of a group on this network (host indexes), null when it has none; refuses an unknown group or one on another network.</summary>
+    private async Task<(IpamRecord Ipam, int First, int Last)?> GroupRangeAsync(string networkId, string group, CancellationToken ct)
+    {
+        var (tenant, network) = Names.ParseNetworkId(networkId);
+        var groupKey = StateKeys.Group(tenant, group);
+        var ipamKey = StateKeys.Ipam(networkId);
+        var snapshot = await store.GetAsync([groupKey, ipamKey], ct);
+        var config = snapshot[groupKey] is { } text ? Read(text, StateJson.Default.EndpointGroupConfig) : throw GroupNotFound(tenant, group);
+        if (config.NetworkName != network)
+        {
+            throw ContivException.Invalid($"endpoint group {ObjectKey(tenant, group)} is on network {config.NetworkName}, not {network}");
+        }
+
+        var ipam = snapshot[ipamKey] is { } ipamText ? Read(ipamText, StateJson.Default.IpamRecord) : throw NetworkIdNotFound(networkId);
+        if (ipam.GroupPools?.GetValueOrDefault(group) is not { } rangeText)
+        {
+            return null;
+        }
+
+        var subnet = Ipv4Subnet.Parse(ipam.Subnet);
+        var range = Contiv.Policy.ObjectValidation.ParseRange(rangeText);
+        return (ipam, subnet.IndexOf(ToUInt32(range.First)), subnet.IndexOf(ToUInt32(range.Last)));
+    }
+
+    private async Task<AddressLease> AllocateInGroupAsync(string networkId, string group, IpamRecord ipam, int first, int last, string? requested, string? holder, CancellationToken ct)
+    {
+        var subnet = Ipv4Subnet.Parse(ipam.Subnet);
+        var tenant = Names.ParseNetworkId(networkId).Tenant;
+        var range = $"{Ipv4Subnet.FormatAddress(subnet.AddressAt(first))}-{Ipv4Subnet.FormatAddress(subnet.AddressAt(last))}";
+        int? slot = null;
+        if (!string.IsNullOrEmpty(requested))
+        {
+            var index = subnet.ParseHostIndex(requested, "requested address");
+            slot = index >= first && index <= last
+                ? index - first
+                : throw ContivException.Invalid($"address {requested} is outside the ip-pool {range} of endpoint group {ObjectKey(tenant, group)}");
+        }
+
+        var take = new PoolTake(StateKeys.GroupPool(networkId, group), slot, holder is null ? null : StateKeys.LeasesOf(networkId), LeaseValue(networkId, holder));
+        var result = await store.TakeFromPoolAsync(take, ct);
+        switch (result.Outcome)
+        {
+            case PoolTakeOutcome.Taken:
+                var address = result.FirstAddress + (uint)result.Slot;
+                return new AddressLease(Ipv4Subnet.FormatAddress(address), subnet.PrefixLength, MacAddress.FromIPv4(address).ToString());
+            case PoolTakeOutcome.Unavailable:
+                throw ContivException.Conflict($"address {requested} is already in use in endpoint group {ObjectKey(tenant, group)}");
+            case PoolTakeOutcome.Exhausted:
+                throw ContivException.Conflict($"auto allocation failed - address exhaustion in ip-pool {range} of endpoint group {ObjectKey(tenant, group)}");
+            default:
+                throw GroupNotFound(tenant, group);
+        }
     }
 
     // ---- endpoints -------------------------------------------------------------------------------

@@ -108,10 +108,19 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
                 $"tenant {name} has {networks.Count} network(s) ({string.Join(", ", networks.Select(n => n.Config.NetworkName))}); delete them first");
         }
 
-        await StoreTransaction.RunAsync(store, [key], snapshot =>
-            snapshot[key] is null
-                ? throw TenantNotFound(name)
-                : new TransactionPlan<bool>([new KeyWrite(key, null)], true), ct);
+        await RunTenantAsync(name, [key], [], (view, snapshot, _) =>
+        {
+            if (snapshot[key] is null)
+            {
+                throw TenantNotFound(name);
+            }
+
+            CheckTenantEmpty(view);
+            return new TransactionPlan<bool>([new KeyWrite(key, null)], true);
+        }, ct);
+
+        // The revision counter goes with the tenant (unconditionally: a tenant re-created later starts its count afresh).
+        await store.TryCommitAsync([], [new KeyWrite(StateKeys.PolicyRevision(name), null)], ct);
     }
 
     public async Task<TenantInspect> InspectTenantAsync(string name, CancellationToken ct = default)
@@ -182,7 +191,8 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
         var tenantKey = StateKeys.Tenant(network.TenantName);
         var tagsKey = StateKeys.Tags(network.Encap!);
         var ipamKey = StateKeys.Ipam(networkId);
-        string[] keys = [StateKeys.Global, tenantKey, networkKey, tagsKey, ipamKey];
+        var sameNameGroupKey = StateKeys.Group(network.TenantName, network.NetworkName);
+        string[] keys = [StateKeys.Global, tenantKey, networkKey, tagsKey, ipamKey, sameNameGroupKey];
 
         return StoreTransaction.RunAsync(store, keys, snapshot =>
         {
@@ -194,6 +204,12 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
             if (snapshot[networkKey] is not null)
             {
                 throw ContivException.Conflict($"network {network.Key} already exists");
+            }
+
+            // Both would be the same Docker network name.
+            if (snapshot[sameNameGroupKey] is not null)
+            {
+                throw ContivException.Conflict($"Network {network.NetworkName} conflicts with the endpointGroup name");
             }
 
             var global = snapshot[StateKeys.Global] is { } g ? Read(g, StateJson.Default.GlobalSettings) : new GlobalSettings();
@@ -233,7 +249,7 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
         var ipamKey = StateKeys.Ipam(networkId);
         var poolName = StateKeys.IpamPool(networkId);
         var leases = (await store.ListAsync(StateKeys.LeasesOf(networkId), ct)).Select(kv => new KeyWrite(kv.Key, null)).ToList();
-        await StoreTransaction.RunAsync(store, [networkKey, tagsKey, ipamKey], [poolName], (snapshot, pools) =>
+        await RunTenantAsync(tenant, [networkKey, tagsKey, ipamKey], [poolName], (view, snapshot, pools) =>
         {
             if (snapshot[networkKey] is not { } current)
             {
@@ -241,6 +257,7 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
             }
 
             var record = Read(current, StateJson.Default.NetworkRecord);
+            CheckNetworkUnused(view, name);
 
             // The commit is conditioned on the pool's version, so checking the addresses here closes
             // the race with a container starting while the network is being deleted.
@@ -263,7 +280,7 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
             {
                 PoolWrites = pools[poolName] is null ? [] : [new PoolWrite(poolName, null)],
             };
-        }, ct);
+        }, ct, bumpRevision: false);
     }
 
     /// <summary>Networks of one tenant (or all when null), ordered by tenant then name.</summary>
@@ -305,8 +322,9 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
             var ipam = Read(ipamText, StateJson.Default.IpamRecord);
             var subnet = Ipv4Subnet.Parse(ipam.Subnet);
             var pool = await GetPoolAsync(record.NetworkId, ipam, ct);
-            var allocated = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(pool.IsTaken).ToList();
-            var available = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(i => !pool.IsTaken(i));
+            var isTaken = await AddressUseAsync(record.NetworkId, ipam, subnet, pool, ct);
+            var allocated = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(isTaken).ToList();
+            var available = Enumerable.Range(subnet.FirstHostIndex, subnet.LastHostIndex - subnet.FirstHostIndex + 1).Where(i => !isTaken(i));
             oper.AllocatedIpAddresses = NullIfEmpty(FormatAddresses(subnet, allocated));
             oper.AvailableIpAddresses = NullIfEmpty(FormatAddresses(subnet, available));
             oper.AllocatedAddressesCount = allocated.Count(i => i != ipam.GatewayIndex);

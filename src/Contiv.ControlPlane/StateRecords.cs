@@ -48,6 +48,42 @@ public static class StateKeys
     /// named like its IPAM record, in the stores' separate pool namespace.
     /// </summary>
     public static string IpamPool(string networkId) => Ipam(networkId);
+
+    public const string GroupsPrefix = "obj/groups/";
+    public const string PoliciesPrefix = "obj/policies/";
+    public const string RulesPrefix = "obj/rules/";
+    public const string NetProfilesPrefix = "obj/netprofiles/";
+    public const string PolicyRevisionsPrefix = "state/policyrev/";
+
+    public static string Group(string tenant, string group) => GroupsPrefix + tenant + ":" + group;
+
+    public static string GroupsOfTenant(string tenant) => GroupsPrefix + tenant + ":";
+
+    public static string Policy(string tenant, string policy) => PoliciesPrefix + tenant + ":" + policy;
+
+    public static string PoliciesOfTenant(string tenant) => PoliciesPrefix + tenant + ":";
+
+    public static string Rule(string tenant, string policy, string ruleId) => RulesOfPolicy(tenant, policy) + ruleId;
+
+    public static string RulesOfPolicy(string tenant, string policy) => RulesPrefix + tenant + ":" + policy + ":";
+
+    public static string RulesOfTenant(string tenant) => RulesPrefix + tenant + ":";
+
+    public static string NetProfile(string tenant, string profile) => NetProfilesPrefix + tenant + ":" + profile;
+
+    public static string NetProfilesOfTenant(string tenant) => NetProfilesPrefix + tenant + ":";
+
+    /// <summary>
+    /// A counter every change of a tenant's groups, policies, rules or netprofiles increments in its
+    /// commit. Those changes check each other's objects (a policy in use, a group named by a rule),
+    /// so each (and a network delete, which checks for groups and rules) commits on the condition
+    /// that the counter is still the one it read with the tenant's objects. Also a cheap key to watch
+    /// for "this tenant's policy objects changed" (endpoints and networks have their own keys).
+    /// </summary>
+    public static string PolicyRevision(string tenant) => PolicyRevisionsPrefix + tenant;
+
+    /// <summary>The address pool of a group with an ipPool: its range only, in the pool namespace ('@' never occurs in names).</summary>
+    public static string GroupPool(string networkId, string group) => IpamPool(networkId) + "@" + group;
 }
 
 /// <summary>The host that allocated an address, and when.</summary>
@@ -101,6 +137,20 @@ public sealed class IpamRecord
 
     /// <summary>Next IPv6 host id to hand out (Contiv counts up rather than reusing).</summary>
     public long NextIpv6HostId { get; set; } = 1;
+
+    /// <summary>
+    /// The ipPool of each group of the network that has one (group name to <c>first-last</c>): those
+    /// addresses are taken in the network's pool and handed out by the group's own pool
+    /// (<see cref="StateKeys.GroupPool"/>). Lets release and reserve find an address's pool.
+    /// </summary>
+    public SortedDictionary<string, string>? GroupPools { get; set; }
+
+    /// <summary>
+    /// Counts rewrites of the network's pool by group create/delete. A rewritten pool starts again at
+    /// version 1, so this changes the record to keep commits conditioned on record and pool from
+    /// mistaking a rewritten pool for the one they read.
+    /// </summary>
+    public long? PoolGeneration { get; set; }
 }
 
 /// <summary>A host running netplugin, registered so peers know its VTEP and can tell if it is alive.</summary>
@@ -125,4 +175,8 @@ public sealed class HostRecord
 [JsonSerializable(typeof(Tenant))]
 [JsonSerializable(typeof(GlobalSettings))]
 [JsonSerializable(typeof(EndpointOper))]
+[JsonSerializable(typeof(EndpointGroupConfig))]
+[JsonSerializable(typeof(PolicyConfig))]
+[JsonSerializable(typeof(RuleObject))]
+[JsonSerializable(typeof(NetProfileConfig))]
 public sealed partial class StateJson : JsonSerializerContext;

@@ -22,6 +22,17 @@ namespace Contiv.Model;
 [JsonSerializable(typeof(VersionInfo))]
 [JsonSerializable(typeof(List<HostStatus>))]
 [JsonSerializable(typeof(HostRemoval))]
+[JsonSerializable(typeof(EndpointGroupConfig))]
+[JsonSerializable(typeof(List<EndpointGroupConfig>))]
+[JsonSerializable(typeof(EndpointGroupInspect))]
+[JsonSerializable(typeof(PolicyConfig))]
+[JsonSerializable(typeof(List<PolicyConfig>))]
+[JsonSerializable(typeof(PolicyInspect))]
+[JsonSerializable(typeof(RuleObject))]
+[JsonSerializable(typeof(List<RuleObject>))]
+[JsonSerializable(typeof(NetProfileConfig))]
+[JsonSerializable(typeof(List<NetProfileConfig>))]
+[JsonSerializable(typeof(NetProfileInspect))]
 public sealed partial class ContivJson : JsonSerializerContext
 {
     private static ContivJson? _indented;

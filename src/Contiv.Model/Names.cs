@@ -30,6 +30,15 @@ public static partial class Names
         Validate(name, "network", NetworkNamePattern(), "letters, digits, '-', '_' and '.'");
     }
 
+    /// <summary>
+    /// Names of groups, policies, rule ids and netprofiles: the network rules, since a group also
+    /// becomes a Docker network name and all of them appear in <c>tenant:name</c> keys.
+    /// </summary>
+    public static void ValidateObjectName(string? name, string what)
+    {
+        Validate(name, what, NetworkNamePattern(), "letters, digits, '-', '_' and '.'");
+    }
+
     private static void Validate(string? name, string what, Regex pattern, string allowed)
     {
         if (string.IsNullOrEmpty(name))

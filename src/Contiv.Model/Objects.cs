@@ -112,6 +112,10 @@ public sealed class EndpointOper
     [JsonPropertyName("endpointID")]
     public string EndpointId { get; set; } = string.Empty;
 
+    /// <summary>The endpoint's group as Contiv keys it, <c>GROUP:TENANT</c> (e.g. <c>web:default</c>); absent for an endpoint in no group.</summary>
+    [JsonPropertyName("endpointGroupKey")]
+    public string? EndpointGroupKey { get; set; }
+
     [JsonPropertyName("homingHost")]
     public string HomingHost { get; set; } = string.Empty;
 
@@ -127,6 +131,10 @@ public sealed class EndpointOper
 
     [JsonPropertyName("network")]
     public string Network { get; set; } = string.Empty;
+
+    /// <summary>The endpoint's group name (Contiv's service name); absent for an endpoint in no group.</summary>
+    [JsonPropertyName("serviceName")]
+    public string? ServiceName { get; set; }
 
     /// <summary>The homing host's VTEP address, so peers can program FDB entries without another lookup.</summary>
     [JsonPropertyName("vtepIP")]

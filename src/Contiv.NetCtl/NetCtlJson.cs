@@ -14,12 +14,13 @@ public sealed class ChangeReport
     public const string Create = "create";
     public const string Delete = "delete";
     public const string Set = "set";
+    public const string Update = "update";
 
-    /// <summary><c>create</c>, <c>delete</c> or <c>set</c>.</summary>
+    /// <summary><c>create</c>, <c>delete</c>, <c>set</c> or <c>update</c>.</summary>
     [JsonPropertyName("action")]
     public string Action { get; set; } = string.Empty;
 
-    /// <summary><c>tenant</c>, <c>network</c>, <c>global</c> or <c>host</c>.</summary>
+    /// <summary><c>tenant</c>, <c>network</c>, <c>global</c>, <c>host</c>, <c>endpointGroup</c>, <c>policy</c>, <c>rule</c> or <c>netprofile</c>.</summary>
     [JsonPropertyName("kind")]
     public string Kind { get; set; } = string.Empty;
 
@@ -37,6 +38,22 @@ public sealed class ChangeReport
     /// <summary>The global settings as sent to netmaster (set).</summary>
     [JsonPropertyName("global")]
     public GlobalSettings? Global { get; set; }
+
+    /// <summary>The endpoint group as sent to netmaster (create, update).</summary>
+    [JsonPropertyName("endpointGroup")]
+    public EndpointGroupConfig? EndpointGroup { get; set; }
+
+    /// <summary>The policy as sent to netmaster (create).</summary>
+    [JsonPropertyName("policy")]
+    public PolicyConfig? Policy { get; set; }
+
+    /// <summary>The rule as sent to netmaster (create).</summary>
+    [JsonPropertyName("rule")]
+    public RuleObject? Rule { get; set; }
+
+    /// <summary>The netprofile as sent to netmaster (create, update).</summary>
+    [JsonPropertyName("netprofile")]
+    public NetProfileConfig? NetProfile { get; set; }
 
     /// <summary>Endpoints whose addresses were given back (host delete); 0 is printed.</summary>
     [JsonPropertyName("reclaimedEndpoints")]

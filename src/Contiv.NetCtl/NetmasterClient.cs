@@ -114,7 +114,63 @@ public sealed class NetmasterClient
         return await response.Content.ReadFromJsonAsync(ContivJson.Default.HostRemoval, ct) ?? new HostRemoval();
     }
 
+    public Task<List<EndpointGroupConfig>> ListGroupsAsync(CancellationToken ct) => GetAsync("/api/v1/endpointGroups/", ContivJson.Default.ListEndpointGroupConfig, ct);
+
+    public Task CreateGroupAsync(EndpointGroupConfig group, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"/api/v1/endpointGroups/{NetworkPath(group.TenantName, group.GroupName)}/", JsonContent.Create(group, ContivJson.Default.EndpointGroupConfig), ct);
+
+    public Task UpdateGroupAsync(EndpointGroupConfig group, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, $"/api/v1/endpointGroups/{NetworkPath(group.TenantName, group.GroupName)}/", JsonContent.Create(group, ContivJson.Default.EndpointGroupConfig), ct);
+
+    public Task<EndpointGroupConfig> GetGroupAsync(string tenant, string group, CancellationToken ct) =>
+        GetAsync($"/api/v1/endpointGroups/{NetworkPath(tenant, group)}/", ContivJson.Default.EndpointGroupConfig, ct);
+
+    public Task DeleteGroupAsync(string tenant, string group, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/api/v1/endpointGroups/{NetworkPath(tenant, group)}/", null, ct);
+
+    public Task<EndpointGroupInspect> InspectGroupAsync(string tenant, string group, CancellationToken ct) =>
+        GetAsync($"/api/v1/inspect/endpointGroups/{NetworkPath(tenant, group)}/", ContivJson.Default.EndpointGroupInspect, ct);
+
+    public Task<List<PolicyConfig>> ListPoliciesAsync(CancellationToken ct) => GetAsync("/api/v1/policys/", ContivJson.Default.ListPolicyConfig, ct);
+
+    public Task CreatePolicyAsync(PolicyConfig policy, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"/api/v1/policys/{NetworkPath(policy.TenantName, policy.PolicyName)}/", JsonContent.Create(policy, ContivJson.Default.PolicyConfig), ct);
+
+    public Task DeletePolicyAsync(string tenant, string policy, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/api/v1/policys/{NetworkPath(tenant, policy)}/", null, ct);
+
+    public Task<PolicyInspect> InspectPolicyAsync(string tenant, string policy, CancellationToken ct) =>
+        GetAsync($"/api/v1/inspect/policys/{NetworkPath(tenant, policy)}/", ContivJson.Default.PolicyInspect, ct);
+
+    public Task<List<RuleObject>> ListRulesAsync(string tenant, string policy, CancellationToken ct) =>
+        GetAsync($"/api/v1/rules/?tenant={Escape(tenant)}&policy={Escape(policy)}", ContivJson.Default.ListRuleObject, ct);
+
+    public Task AddRuleAsync(RuleObject rule, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"/api/v1/rules/{RulePath(rule.TenantName, rule.PolicyName, rule.RuleId)}/", JsonContent.Create(rule, ContivJson.Default.RuleObject), ct);
+
+    public Task DeleteRuleAsync(string tenant, string policy, string ruleId, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/api/v1/rules/{RulePath(tenant, policy, ruleId)}/", null, ct);
+
+    public Task<List<NetProfileConfig>> ListNetProfilesAsync(CancellationToken ct) => GetAsync("/api/v1/netprofiles/", ContivJson.Default.ListNetProfileConfig, ct);
+
+    public Task CreateNetProfileAsync(NetProfileConfig profile, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"/api/v1/netprofiles/{NetworkPath(profile.TenantName, profile.ProfileName)}/", JsonContent.Create(profile, ContivJson.Default.NetProfileConfig), ct);
+
+    public Task UpdateNetProfileAsync(NetProfileConfig profile, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, $"/api/v1/netprofiles/{NetworkPath(profile.TenantName, profile.ProfileName)}/", JsonContent.Create(profile, ContivJson.Default.NetProfileConfig), ct);
+
+    public Task<NetProfileConfig> GetNetProfileAsync(string tenant, string profile, CancellationToken ct) =>
+        GetAsync($"/api/v1/netprofiles/{NetworkPath(tenant, profile)}/", ContivJson.Default.NetProfileConfig, ct);
+
+    public Task DeleteNetProfileAsync(string tenant, string profile, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/api/v1/netprofiles/{NetworkPath(tenant, profile)}/", null, ct);
+
+    public Task<NetProfileInspect> InspectNetProfileAsync(string tenant, string profile, CancellationToken ct) =>
+        GetAsync($"/api/v1/inspect/netprofiles/{NetworkPath(tenant, profile)}/", ContivJson.Default.NetProfileInspect, ct);
+
     private static string Escape(string s) => Uri.EscapeDataString(s);
+
+    private static string RulePath(string tenant, string policy, string ruleId) => Escape(tenant) + ":" + Escape(policy) + ":" + Escape(ruleId);
 
     private static string NetworkPath(string tenant, string network) => Escape(tenant) + ":" + Escape(network);
 

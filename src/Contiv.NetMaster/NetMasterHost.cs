@@ -86,6 +86,7 @@ public static class NetMasterHost
         TokenAuthentication.Use(app, security.Tokens);
         MapOperations(app);
         NetMasterApi.Map(app);
+        NetMasterPolicyApi.Map(app);
 
         await control.InitializeAsync(options.FwdMode, ct);
         app.Logger.LogInformation("netmaster {Version} serving on {Url} with state store {Store}",

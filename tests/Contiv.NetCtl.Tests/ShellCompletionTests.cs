@@ -69,10 +69,11 @@ public sealed class ShellCompletionTests(TutorialNetMaster fixture) : IClassFixt
     public async Task Bash_completes_subcommands()
     {
         var top = await BashAsync("netctl", "");
-        Assert.Superset(new HashSet<string> { "tenant", "net", "network", "global", "endpoint", "ep", "host", "version", "completion", "--json", "-j", "--netmaster" }, top.ToHashSet());
+        Assert.Superset(new HashSet<string> { "tenant", "net", "network", "global", "endpoint", "ep", "host", "group", "policy", "netprofile", "version", "completion", "--json", "-j", "--netmaster" }, top.ToHashSet());
         Assert.DoesNotContain("/?", top);
 
-        Assert.Equal(["net", "network"], (await BashAsync("netctl", "n")).Order(StringComparer.Ordinal));
+        Assert.Equal(["net", "netprofile", "network"], (await BashAsync("netctl", "n")).Order(StringComparer.Ordinal));
+        Assert.Equal(["rule-add", "rule-delete", "rule-list", "rule-ls", "rule-rm"], (await BashAsync("netctl", "policy", "ru")).Order(StringComparer.Ordinal));
         Assert.Equal(["inspect"], await BashAsync("netctl", "ep", "i"));
     }
 
@@ -83,6 +84,8 @@ public sealed class ShellCompletionTests(TutorialNetMaster fixture) : IClassFixt
         Assert.Equal(["vlan", "vxlan"], (await BashAsync("netctl", "net", "create", "-e", "v")).Order(StringComparer.Ordinal));
         Assert.Equal(["routing"], await BashAsync("netctl", "global", "set", "--fwd-mode", "r"));
         Assert.Equal(["bash"], await BashAsync("netctl", "completion", "b"));
+        Assert.Equal(["allow"], await BashAsync("netctl", "policy", "rule-add", "-j", "a"));
+        Assert.Equal(["--ip-pool"], await BashAsync("netctl", "group", "create", "--ip"));
     }
 
     [Fact]
