@@ -50,6 +50,7 @@ public sealed partial class LinuxBridgeDatapath
                 vlan.Remove(options.VlanInterface, network.Tag);
             }
 
+            ForgetPolicy(path);
             if (_inside.TryRemove(path, out var netlink))
             {
                 netlink.Dispose();
