@@ -103,6 +103,9 @@ public sealed partial class LinuxBridgeDatapath
             if (network is not null && NetworkNamespace.IsMountedNamespace(NamespacePath(network)))
             {
                 TryDelete(Inside(network), DatapathNames.HostVeth(endpointId));
+
+                // A netprofile's ifb is not tied to the veth: it would outlive the endpoint.
+                TryDelete(Inside(network), DatapathNames.ProfileIfb(endpointId));
             }
         }
     }
