@@ -156,6 +156,10 @@ internal static class NftRequests
         return message;
     }
 
+    /// <summary>NFT_MSG_GETGEN: the namespace's ruleset generation, one NEWGEN reply (then the ack).</summary>
+    public static NetlinkMessageBuilder GetGeneration() =>
+        Message(NFT_MSG_GETGEN, null, ChangeFlags);
+
     public static NetlinkMessageBuilder DumpTables(NftFamily? family) =>
         Message(NFT_MSG_GETTABLE, family, NLM_F_REQUEST | NLM_F_DUMP);
 

@@ -28,6 +28,11 @@ internal static class NftUapi
     public const ushort NFT_MSG_GETSET = 10;
     public const ushort NFT_MSG_NEWSETELEM = 12;
     public const ushort NFT_MSG_GETSETELEM = 13;
+    public const ushort NFT_MSG_NEWGEN = 15;
+    public const ushort NFT_MSG_GETGEN = 16;
+
+    // enum nft_gen_attributes
+    public const ushort NFTA_GEN_ID = 1;
 
     public const ushort NFTA_LIST_ELEM = 1;
 

@@ -57,6 +57,29 @@ public sealed class NftablesNetlink : IDisposable
         }
     }
 
+    /// <summary>
+    /// The namespace's nf_tables generation: a counter the kernel bumps on every committed
+    /// transaction, by anyone, in any table of this namespace. One small request, so a caller that
+    /// remembers the generation at which it last read or wrote a table can tell "nothing changed
+    /// since" without dumping the table.
+    /// </summary>
+    public uint GetGeneration()
+    {
+        NetlinkReply reply;
+        lock (_lock)
+        {
+            reply = _socket.Execute(NftRequests.GetGeneration(), "get generation", null);
+        }
+
+        if (reply.Messages.Count == 0)
+        {
+            throw new NetlinkException(LinuxErrno.EINVAL, "get generation", null, "the kernel sent no NEWGEN message");
+        }
+
+        return reply.Messages[0].AttributesAfter<NfGenMessage>().GetUInt32BigEndian(NFTA_GEN_ID)
+            ?? throw new NetlinkException(LinuxErrno.EINVAL, "get generation", null, "NEWGEN without NFTA_GEN_ID");
+    }
+
     /// <summary>The tables of <paramref name="family"/> (all families when null): family and name.</summary>
     public IReadOnlyList<(NftFamily Family, string Name)> ListTables(NftFamily? family = null) =>
         [.. Dump(NftRequests.DumpTables(family), "list tables").Select(NftReplies.ParseTable)];

@@ -3,12 +3,18 @@ namespace Contiv.NetPlugin.Tests;
 /// <summary>One call the plugin made into the datapath.</summary>
 public sealed record DatapathCall(string Operation, NetworkDatapathSpec? Network, string? EndpointId = null, string? MacAddress = null, int Mtu = 0);
 
+/// <summary>One IPolicyDatapath call and whether it changed anything.</summary>
+public sealed record PolicyCall(string Operation, NetworkDatapathSpec Network, string? EndpointId, Contiv.Policy.NetworkRuleset? Ruleset, Contiv.Policy.NetProfile? Profile, bool Changed);
+
 /// <summary>
 /// Records every datapath call instead of touching the kernel. CreateEndpoint returns a recognisable
 /// container-side name (<c>fk</c> + the first 10 characters of the endpoint id).
 /// </summary>
-public sealed class FakeDatapath : IHostDatapath
+public sealed class FakeDatapath : IHostDatapath, IPolicyDatapath
 {
+    private readonly Dictionary<NetworkDatapathSpec, Contiv.Policy.NetworkRuleset> _policies = [];
+    private readonly Dictionary<(NetworkDatapathSpec Network, string EndpointId), Contiv.Policy.NetProfile> _profiles = [];
+    private readonly List<PolicyCall> _policyCalls = [];
     private readonly Lock _gate = new();
     private readonly List<DatapathCall> _calls = [];
     private readonly HashSet<NetworkDatapathSpec> _networks = [];
@@ -68,6 +74,88 @@ public sealed class FakeDatapath : IHostDatapath
         lock (_gate)
         {
             return [.. _networks];
+        }
+    }
+
+    /// <summary>
+    /// Every ApplyPolicy/ApplyEndpointProfile call, with whether it changed the fake kernel. Kept apart
+    /// from <see cref="Calls"/> because the agent repeats them on every reconcile pass.
+    /// </summary>
+    public IReadOnlyList<PolicyCall> PolicyCalls
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _policyCalls];
+            }
+        }
+    }
+
+    /// <summary>The ruleset each network enforces now (networks with an empty ruleset are absent, as the table would be).</summary>
+    public IReadOnlyDictionary<NetworkDatapathSpec, Contiv.Policy.NetworkRuleset> Policies
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<NetworkDatapathSpec, Contiv.Policy.NetworkRuleset>(_policies);
+            }
+        }
+    }
+
+    /// <summary>The profile each endpoint has now, by (network, endpoint id).</summary>
+    public IReadOnlyDictionary<(NetworkDatapathSpec Network, string EndpointId), Contiv.Policy.NetProfile> Profiles
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<(NetworkDatapathSpec Network, string EndpointId), Contiv.Policy.NetProfile>(_profiles);
+            }
+        }
+    }
+
+    /// <summary>Like the kernel: true only when the enforced ruleset changes (compared by its text rendering).</summary>
+    public bool ApplyPolicy(NetworkDatapathSpec network, Contiv.Policy.NetworkRuleset ruleset)
+    {
+        lock (_gate)
+        {
+            var before = _policies.TryGetValue(network, out var old) ? old.Describe() : "";
+            if (ruleset.IsEmpty)
+            {
+                _policies.Remove(network);
+            }
+            else
+            {
+                _policies[network] = ruleset;
+            }
+
+            var changed = before != (ruleset.IsEmpty ? "" : ruleset.Describe());
+            _policyCalls.Add(new PolicyCall(nameof(ApplyPolicy), network, null, ruleset, null, changed));
+            return changed;
+        }
+    }
+
+    /// <summary>Like the kernel: true only when the endpoint's profile changes (the record compares by value).</summary>
+    public bool ApplyEndpointProfile(NetworkDatapathSpec network, string endpointId, Contiv.Policy.NetProfile? profile)
+    {
+        lock (_gate)
+        {
+            var key = (network, endpointId);
+            var before = _profiles.GetValueOrDefault(key);
+            if (profile is null)
+            {
+                _profiles.Remove(key);
+            }
+            else
+            {
+                _profiles[key] = profile;
+            }
+
+            var changed = !Equals(before, profile);
+            _policyCalls.Add(new PolicyCall(nameof(ApplyEndpointProfile), network, endpointId, null, profile, changed));
+            return changed;
         }
     }
 

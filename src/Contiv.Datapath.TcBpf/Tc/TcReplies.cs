@@ -10,6 +10,7 @@ namespace Contiv.Datapath.TcBpf.Tc;
 /// <param name="BpfName">TCA_BPF_NAME, for kind "bpf".</param>
 /// <param name="BpfProgramId">TCA_BPF_ID: the attached program's id (changes when the program is replaced).</param>
 /// <param name="DirectAction">TCA_BPF_FLAG_ACT_DIRECT is set.</param>
+/// <param name="RedirectIndex">For a u32 filter whose first action is mirred egress redirect: the target's ifindex.</param>
 public sealed record TcFilter(
     int LinkIndex,
     TcHook Hook,
@@ -20,10 +21,14 @@ public sealed record TcFilter(
     uint Chain,
     string? BpfName,
     uint? BpfProgramId,
-    bool DirectAction);
+    bool DirectAction,
+    int? RedirectIndex = null);
 
-/// <summary>A qdisc as the kernel dumps it.</summary>
-public sealed record TcQdisc(int LinkIndex, uint Handle, uint Parent, string Kind);
+/// <summary>A qdisc as the kernel dumps it; <paramref name="TokenBucket"/> for tbf (rate and limit; the burst is not dumped in bytes).</summary>
+public sealed record TcQdisc(int LinkIndex, uint Handle, uint Parent, string Kind, TokenBucket? TokenBucket = null)
+{
+    public bool IsRoot => Parent == TcUapi.TC_H_ROOT;
+}
 
 /// <summary>Turns tc reply messages into records. Pure.</summary>
 internal static class TcReplies
@@ -54,14 +59,16 @@ internal static class TcReplies
             attributes.GetUInt32(TCA_CHAIN) ?? 0,
             kind == "bpf" ? options?.GetString(TCA_BPF_NAME) : null,
             kind == "bpf" ? options?.GetUInt32(TCA_BPF_ID) : null,
-            kind == "bpf" && (flags & TCA_BPF_FLAG_ACT_DIRECT) != 0);
+            kind == "bpf" && (flags & TCA_BPF_FLAG_ACT_DIRECT) != 0,
+            kind == "u32" ? TcShapingRequests.ReadRedirect(options) : null);
     }
 
     public static TcQdisc ParseQdisc(NetlinkMessage message)
     {
         var header = message.ReadHeader<TcMessage>();
         var attributes = message.AttributesAfter<TcMessage>();
-        return new TcQdisc(header.Index, header.Handle, header.Parent, attributes.GetString(TCA_KIND) ?? "");
+        var kind = attributes.GetString(TCA_KIND) ?? "";
+        return new TcQdisc(header.Index, header.Handle, header.Parent, kind, kind == "tbf" ? TcShapingRequests.ReadTbf(attributes.GetNested(TCA_OPTIONS)) : null);
     }
 
     /// <summary>"ffff:fff2" as tc prints handles.</summary>

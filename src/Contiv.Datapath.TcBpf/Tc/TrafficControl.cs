@@ -11,7 +11,7 @@ namespace Contiv.Datapath.TcBpf.Tc;
 /// on one socket, so an instance may be shared between threads. Kernel refusals throw
 /// <see cref="NetlinkException"/> with the kernel's extended-ack text.
 /// </summary>
-public sealed class TrafficControl : IDisposable
+public sealed partial class TrafficControl : IDisposable
 {
     /// <summary>How often a dump is redone when the kernel flags it inconsistent (NLM_F_DUMP_INTR).</summary>
     private const int DumpAttempts = 3;

@@ -80,6 +80,9 @@ public static class DatapathNames
 
     public static string ContainerVeth(string endpointId) => "cvc" + ShortId.Of(endpointId);
 
+    /// <summary>The ifb device inside the network's namespace that shapes what the endpoint's container sends (netprofile).</summary>
+    public static string ProfileIfb(string endpointId) => "cvq" + ShortId.Of(endpointId);
+
     /// <summary>Recovers a network spec from a bridge name, or null for bridges that are not ours.</summary>
     public static NetworkDatapathSpec? ParseBridge(string name)
     {

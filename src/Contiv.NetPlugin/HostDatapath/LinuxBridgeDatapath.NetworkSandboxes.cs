@@ -50,6 +50,7 @@ public sealed partial class LinuxBridgeDatapath
                 vlan.Remove(options.VlanInterface, network.Tag);
             }
 
+            ForgetPolicy(path);
             if (_inside.TryRemove(path, out var netlink))
             {
                 netlink.Dispose();
@@ -102,6 +103,9 @@ public sealed partial class LinuxBridgeDatapath
             if (network is not null && NetworkNamespace.IsMountedNamespace(NamespacePath(network)))
             {
                 TryDelete(Inside(network), DatapathNames.HostVeth(endpointId));
+
+                // A netprofile's ifb is not tied to the veth: it would outlive the endpoint.
+                TryDelete(Inside(network), DatapathNames.ProfileIfb(endpointId));
             }
         }
     }

@@ -34,6 +34,7 @@ public sealed partial class LinuxBridgeDatapath(INetlink host, PluginOptions opt
 
     public void Dispose()
     {
+        DisposePolicy();
         foreach (var netlink in _inside.Values)
         {
             netlink.Dispose();

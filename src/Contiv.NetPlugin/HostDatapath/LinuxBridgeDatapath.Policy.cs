@@ -1,0 +1,166 @@
+using Contiv.Datapath;
+using Contiv.Datapath.Nftables;
+using Contiv.Model;
+using Contiv.Policy;
+
+namespace Contiv.NetPlugin;
+
+/// <summary>
+/// Policy in each network's namespace: br_netfilter on and one <c>inet contiv-policy</c> table
+/// (docs/policy-enforcement.md), programmed over NETLINK_NETFILTER, and per-endpoint bandwidth
+/// profiles with tc over rtnetlink (LinuxBridgeDatapath.Profiles.cs).
+/// </summary>
+public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
+{
+    /// <summary>Per namespace path, guarded by <see cref="_lock"/>.</summary>
+    private readonly Dictionary<string, NamespacePolicy> _policy = new(StringComparer.Ordinal);
+
+    public bool ApplyPolicy(NetworkDatapathSpec network, NetworkRuleset ruleset)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(ruleset);
+        lock (_lock)
+        {
+            var path = NamespacePath(network);
+            if (!_policy.ContainsKey(path) && !NetworkNamespace.IsMountedNamespace(path))
+            {
+                if (ruleset.IsEmpty)
+                {
+                    return false; // no namespace, nothing enforced, nothing to enforce
+                }
+
+                throw new ContivException(ErrorKind.Unavailable, $"network {network.NetworkId} has no namespace on this host: cannot enforce its policy");
+            }
+
+            var state = PolicyOf(path);
+            var desired = ruleset.IsEmpty ? null : PolicyTableEncoder.Encode(ruleset);
+
+            // The generation moves on any nf_tables commit in this namespace, ours or anyone's: while
+            // it stands still, the table is the one last read or written, and a reconcile pass costs
+            // this one request instead of a dump of the table, its chains, sets and rules.
+            var generation = state.Nft.GetGeneration();
+            var current = state.KnownGeneration == generation
+                ? state.KnownTable
+                : state.Nft.GetTable(NftFamily.Inet, PolicyTableEncoder.TableName);
+
+            if (desired is not null && !state.BridgeNetfilterOn)
+            {
+                // Without it the bridge never hands frames to the inet forward hook and the table
+                // filters nothing. Written once per process and namespace (it is per namespace and
+                // nothing of ours turns it off), also when the table is already there after a restart.
+                using var ns = NetworkNamespace.Open(path);
+                BridgeNetfilter.SetCallIptables(ns, true);
+                state.BridgeNetfilterOn = true;
+            }
+
+            if (Equals(current, desired))
+            {
+                state.Remember(generation, current);
+                return false;
+            }
+
+            if (desired is null)
+            {
+                state.Nft.DeleteTable(NftFamily.Inet, PolicyTableEncoder.TableName);
+                state.Remember(state.Nft.GetGeneration(), null);
+                logger.LogInformation("policy of {NetworkId}: no group rules left, table removed", network.NetworkId);
+                return true;
+            }
+
+            state.Nft.ReplaceTable(desired);
+            state.Remember(state.Nft.GetGeneration(), desired);
+            var flushed = PolicyConntrack.MustFlush(current, desired);
+            if (flushed)
+            {
+                using var ns = NetworkNamespace.Open(path);
+                ConntrackNetlink.FlushIpv4(ns);
+            }
+
+            logger.LogInformation(
+                "policy of {NetworkId}: table {Action} ({Chains} group chains, {Rules} rules){Flush}",
+                network.NetworkId,
+                current is null ? "created" : "replaced",
+                ruleset.Chains.Count,
+                ruleset.Chains.Sum(c => c.Rules.Count),
+                flushed ? ", IPv4 conntrack flushed" : "");
+            return true;
+        }
+    }
+
+    /// <summary>The policy sockets of one namespace, opened on first use (sockets keep the namespace they were made in).</summary>
+    private NamespacePolicy PolicyOf(string path)
+    {
+        if (!_policy.TryGetValue(path, out var state))
+        {
+            using var ns = NetworkNamespace.Open(path);
+            state = new NamespacePolicy(NftablesNetlink.Open(ns));
+            _policy[path] = state;
+        }
+
+        return state;
+    }
+
+    /// <summary>Closes the namespace's policy sockets (its network is being removed); caller holds <see cref="_lock"/>.</summary>
+    private void ForgetPolicy(string path)
+    {
+        if (_policy.Remove(path, out var state))
+        {
+            state.Dispose();
+        }
+    }
+
+    private void DisposePolicy()
+    {
+        lock (_lock)
+        {
+            foreach (var state in _policy.Values)
+            {
+                state.Dispose();
+            }
+
+            _policy.Clear();
+        }
+    }
+
+    /// <summary>What this process knows about one namespace's policy, and the sockets it programs it through.</summary>
+    private sealed class NamespacePolicy(NftablesNetlink nft) : IDisposable
+    {
+        public NftablesNetlink Nft { get; } = nft;
+
+        public Contiv.Datapath.TcBpf.Tc.TrafficControl? Tc { get; set; }
+
+        /// <summary>The nf_tables generation at which <see cref="KnownTable"/> was read or written (null: not yet).</summary>
+        public uint? KnownGeneration { get; private set; }
+
+        public NftTable? KnownTable { get; private set; }
+
+        public bool BridgeNetfilterOn { get; set; }
+
+        public void Remember(uint generation, NftTable? table)
+        {
+            KnownGeneration = generation;
+            KnownTable = table;
+        }
+
+        public void Dispose()
+        {
+            Nft.Dispose();
+            Tc?.Dispose();
+        }
+    }
+}
+
+/// <summary>When a policy change must forget the namespace's connection tracking entries. Pure.</summary>
+public static class PolicyConntrack
+{
+    /// <summary>
+    /// True when the table changed and a table remains. Established connections pass the table's
+    /// first rule without being judged, so a change that denies something they carry would leave
+    /// them running; flushing makes their next packet be picked up as new (nf_conntrack_tcp_loose=1,
+    /// the default; likewise UDP) and judged by the new rules. Deciding whether a change can only
+    /// allow more would take comparing two rule sets' semantics (a member added to a peer set
+    /// allows more through an allow rule and denies more through a deny rule), so every change
+    /// flushes. Removing the table cannot deny anything: no flush.
+    /// </summary>
+    public static bool MustFlush(NftTable? before, NftTable? after) => after is not null && !Equals(before, after);
+}
