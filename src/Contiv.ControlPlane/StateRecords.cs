@@ -82,6 +82,13 @@ public static class StateKeys
     /// </summary>
     public static string PolicyRevision(string tenant) => PolicyRevisionsPrefix + tenant;
 
+    /// <summary>Whether a key holds a group, policy, rule or netprofile (what hosts compile their rules from).</summary>
+    public static bool IsPolicyObject(string key) =>
+        key.StartsWith(GroupsPrefix, StringComparison.Ordinal)
+        || key.StartsWith(PoliciesPrefix, StringComparison.Ordinal)
+        || key.StartsWith(RulesPrefix, StringComparison.Ordinal)
+        || key.StartsWith(NetProfilesPrefix, StringComparison.Ordinal);
+
     /// <summary>The address pool of a group with an ipPool: its range only, in the pool namespace ('@' never occurs in names).</summary>
     public static string GroupPool(string networkId, string group) => IpamPool(networkId) + "@" + group;
 }

@@ -43,7 +43,7 @@ public sealed class PolicyTests(ContivLabFixture lab)
     private async Task<bool> PingsAsync(string host, string container, string target) =>
         (await lab.DockerAsync(host, "exec", container, "ping", "-c", "1", "-W", "1", target)).ExitCode == 0;
 
-    private static Task EventuallyAsync(Func<Task<bool>> check, bool expected, string what) =>
+    private static Task<bool> EventuallyAsync(Func<Task<bool>> check, bool expected, string what) =>
         ContivLabFixture.EventuallyAsync(check, r => r == expected, Converge, what);
 
     /// <summary>A refusal is one line on stderr, nothing on stdout, a non-zero exit, and changes nothing.</summary>

@@ -17,9 +17,11 @@ namespace Contiv.NetPlugin;
 /// read can never be applied over a newer one. The datapath compares before it writes, so a pass
 /// that changes nothing costs reads only.
 /// </remarks>
-public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, DockerNetworkMap networks, PluginOptions options, ILogger<HostPolicy> logger)
+public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, DockerNetworkMap networks, PluginOptions options, ILogger<HostPolicy> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public void Dispose() => _gate.Dispose();
 
     /// <summary>Every network with a Docker network bound on this host.</summary>
     public async Task SyncAsync(CancellationToken ct)
@@ -31,7 +33,7 @@ public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, 
     /// <summary>One network (the one an endpoint is being created on).</summary>
     public Task SyncNetworkAsync(DockerNetworkBinding binding, CancellationToken ct) => SyncAsync([binding], ct);
 
-    private async Task SyncAsync(IReadOnlyList<DockerNetworkBinding> bindings, CancellationToken ct)
+    private async Task SyncAsync(List<DockerNetworkBinding> bindings, CancellationToken ct)
     {
         if (bindings.Count == 0)
         {
