@@ -119,7 +119,7 @@ public sealed class PolicyTests(ContivLabFixture lab)
             // What is in use cannot be deleted, and the refusals change nothing.
             await RefusedAsync("used", "policy", "rm", "pol-db");
             await RefusedAsync("endpoint", "group", "rm", "pol-db");
-            await RefusedAsync("group", "net", "rm", "pol-net");
+            await RefusedAsync("pol-net", "net", "rm", "pol-net");
             await RefusedAsync("both", "policy", "rule-add", "-d", "in", "-g", "pol-web", "-i", "10.9.9.0/24", "pol-db", "9");
             await RefusedAsync("priority", "policy", "rule-add", "-p", "101", "pol-db", "9");
             await RefusedAsync("not found", "group", "create", "-p", "nosuch", "pol-net", "pol-x");
@@ -192,7 +192,7 @@ public sealed class PolicyTests(ContivLabFixture lab)
             Assert.True(await ConnectsAsync("h3", "p2clia", "p2srv2a", 8080), "tenant pol-t2's rule changed tenant default");
 
             // Detaching the policy opens the path again, live.
-            await NetCtlOkAsync("group", "update", "pol2-cli");
+            await NetCtlOkAsync("group", "update", "-p", string.Empty, "pol2-cli");
             await EventuallyAsync(() => ConnectsAsync("h3", "p2clia", server1, 8080), true, "detaching the policy lets cli -> server1:8080 through");
         }
         finally
