@@ -133,7 +133,19 @@ public sealed partial class ContivControl(IKeyValueStore store, TimeProvider? ti
             endpoints += (await ListEndpointsAsync(network.NetworkId, ct)).Count;
         }
 
-        return new TenantInspect { Config = tenant, Oper = new TenantOper { Networks = networks.Count, TotalEndpoints = endpoints } };
+        var view = await ReadViewAsync(name, ct);
+        return new TenantInspect
+        {
+            Config = tenant,
+            Oper = new TenantOper
+            {
+                EndpointGroups = view.Groups.Count,
+                Networks = networks.Count,
+                Policies = view.Policies.Count,
+                TotalEndpoints = endpoints,
+                TotalNetprofiles = view.NetProfiles.Count,
+            },
+        };
     }
 
     // ---- global settings -------------------------------------------------------------------------

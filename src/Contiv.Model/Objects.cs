@@ -182,11 +182,20 @@ public sealed class NetworkInspect
 
 public sealed class TenantOper
 {
+    [JsonPropertyName("endpointGroups")]
+    public int EndpointGroups { get; set; }
+
     [JsonPropertyName("networks")]
     public int Networks { get; set; }
 
+    [JsonPropertyName("policies")]
+    public int Policies { get; set; }
+
     [JsonPropertyName("totalEndpoints")]
     public int TotalEndpoints { get; set; }
+
+    [JsonPropertyName("totalNetprofiles")]
+    public int TotalNetprofiles { get; set; }
 }
 
 public sealed class TenantInspect

@@ -69,7 +69,8 @@ public sealed partial class NetCtlCommands(TextWriter output, TextWriter error, 
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct = default)
     {
-        var parse = Build().Parse(args);
+        var root = Build();
+        var parse = root.Parse(Contiv.CommandLine.GoStyleFlags.NormalizeTree(root, args));
         if (parse.Errors.Count > 0)
         {
             // One line, like every other netctl error, naming what the command expects.

@@ -266,20 +266,27 @@ public sealed partial class NetCtlCommands
         return command;
     }
 
-    /// <summary>`policy rule-ls`: the incoming rules, then the outgoing ones, each its own aligned table.</summary>
+    /// <summary>
+    /// `policy rule-ls` as Contiv prints it: "Incoming Rules:" with the from-columns, then
+    /// "Outgoing Rules:" with the to-columns (a direction has only one side), port 0 meaning any.
+    /// </summary>
     public static string RuleTable(IEnumerable<RuleObject> rules)
     {
-        string Section(string title, IEnumerable<RuleObject> section) => title + "\n" + Table(
-            ["Rule", "Priority", "From EndpointGroup", "To EndpointGroup", "From Network", "To Network", "From IpAddress", "To IpAddress", "Protocol", "Port", "Action"],
-            section.Select(r => new[]
+        string Section(string title, string side, IEnumerable<RuleObject> section, Func<RuleObject, (string? Group, string? Network, string? Ip)> peer) => title + "\n" + Table(
+            ["Rule", "Priority", $"{side} EndpointGroup", $"{side} Network", $"{side} IpAddress", "Protocol", "Port", "Action"],
+            section.Select(r =>
             {
-                r.RuleId, r.Priority.ToString(CultureInfo.InvariantCulture), r.FromEndpointGroup ?? string.Empty, r.ToEndpointGroup ?? string.Empty,
-                r.FromNetwork ?? string.Empty, r.ToNetwork ?? string.Empty, r.FromIpAddress ?? string.Empty, r.ToIpAddress ?? string.Empty,
-                r.Protocol ?? string.Empty, r.Port.ToString(CultureInfo.InvariantCulture), r.Action ?? string.Empty,
+                var (group, network, ip) = peer(r);
+                return new[]
+                {
+                    r.RuleId, r.Priority.ToString(CultureInfo.InvariantCulture), group ?? string.Empty, network ?? string.Empty, ip ?? string.Empty,
+                    r.Protocol ?? string.Empty, r.Port.ToString(CultureInfo.InvariantCulture), r.Action ?? string.Empty,
+                };
             }));
 
         var list = rules.ToList();
-        return Section("Incoming Rules:", list.Where(r => r.Direction != "out")) + Section("Outgoing Rules:", list.Where(r => r.Direction == "out"));
+        return Section("Incoming Rules:", "From", list.Where(r => r.Direction != "out"), r => (r.FromEndpointGroup, r.FromNetwork, r.FromIpAddress))
+            + Section("Outgoing Rules:", "To", list.Where(r => r.Direction == "out"), r => (r.ToEndpointGroup, r.ToNetwork, r.ToIpAddress));
     }
 
     // ---- netprofile ------------------------------------------------------------------------------

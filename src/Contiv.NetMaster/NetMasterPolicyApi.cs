@@ -33,7 +33,13 @@ public static class NetMasterPolicyApi
         api.MapPost("/endpointGroups/{key}/", async (string key, EndpointGroupConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
         {
             (body.TenantName, body.GroupName) = FillKey(key, caller, "endpoint group", "GROUP", body.TenantName, body.GroupName);
-            return Results.Ok(await control.CreateGroupAsync(body, ct));
+
+            // contivmodel's create is create-or-update: Contiv's policy tutorial attaches a policy to
+            // a live group with `netctl group create -p POLICY NET GROUP` again. Network and ipPool
+            // of an existing group still cannot change (UpdateGroupAsync refuses).
+            return Results.Ok(await control.FindGroupAsync(body.TenantName, body.GroupName, ct) is null
+                ? await control.CreateGroupAsync(body, ct)
+                : await control.UpdateGroupAsync(body, ct));
         });
         api.MapPut("/endpointGroups/{key}/", async (string key, EndpointGroupConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
         {
@@ -123,7 +129,10 @@ public static class NetMasterPolicyApi
         api.MapPost("/netprofiles/{key}/", async (string key, NetProfileConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
         {
             (body.TenantName, body.ProfileName) = FillKey(key, caller, "netprofile", "PROFILE", body.TenantName, body.ProfileName);
-            return Results.Ok(await control.CreateNetProfileAsync(body, ct));
+
+            // Create-or-update, as contivmodel does (`netctl netprofile create` again changes it).
+            var exists = (await control.ListNetProfilesAsync(body.TenantName, ct)).Any(p => p.ProfileName == body.ProfileName);
+            return Results.Ok(exists ? await control.UpdateNetProfileAsync(body, ct) : await control.CreateNetProfileAsync(body, ct));
         });
         api.MapPut("/netprofiles/{key}/", async (string key, NetProfileConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
         {

@@ -10,7 +10,10 @@ namespace Contiv.CommandLine;
 /// System.CommandLine lists every alias in <c>--help</c>, shortest first, which put
 /// <c>-cluster-store</c> ahead of <c>--cluster-store</c>; instead they are rewritten to the
 /// <c>--</c> form before parsing, so <c>--help</c> shows only the <c>--</c> names.
-/// (Compiled into both daemons, src/Contiv.NetPlugin and src/Contiv.NetMaster.)
+/// netctl's Contiv ancestor (urfave/cli) accepted the same, and Contiv's policy tutorial writes
+/// <c>netctl policy rule-add icmpPol 1 -direction=in -protocol=icmp -action=deny</c>; netctl
+/// rewrites with the long names of every command (<see cref="NormalizeTree"/>).
+/// (Compiled into src/Contiv.NetPlugin, src/Contiv.NetMaster and src/Contiv.NetCtl.)
 /// </summary>
 internal static class GoStyleFlags
 {
@@ -19,11 +22,32 @@ internal static class GoStyleFlags
     /// an option of <paramref name="root"/> written as <c>--name</c>; everything else unchanged
     /// (one-letter options such as <c>-h</c>, values, anything after a bare <c>--</c>).
     /// </summary>
-    public static string[] Normalize(RootCommand root, IReadOnlyList<string> args)
+    public static string[] Normalize(RootCommand root, IReadOnlyList<string> args) => Normalize(LongNames(root.Options), args);
+
+    /// <summary>As <see cref="Normalize(RootCommand, IReadOnlyList{string})"/>, with the long options of every subcommand too.</summary>
+    public static string[] NormalizeTree(Command root, IReadOnlyList<string> args)
     {
-        var longNames = root.Options.SelectMany(o => o.Aliases.Append(o.Name))
+        var options = new List<Option>();
+        void Collect(Command command)
+        {
+            options.AddRange(command.Options);
+            foreach (var sub in command.Subcommands)
+            {
+                Collect(sub);
+            }
+        }
+
+        Collect(root);
+        return Normalize(LongNames(options), args);
+    }
+
+    private static HashSet<string> LongNames(IEnumerable<Option> options) =>
+        options.SelectMany(o => o.Aliases.Append(o.Name))
             .Where(n => n.StartsWith("--", StringComparison.Ordinal))
             .ToHashSet(StringComparer.Ordinal);
+
+    private static string[] Normalize(HashSet<string> longNames, IReadOnlyList<string> args)
+    {
         var result = new string[args.Count];
         var endOfOptions = false;
         for (var i = 0; i < args.Count; i++)

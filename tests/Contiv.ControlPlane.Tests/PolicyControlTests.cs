@@ -323,6 +323,9 @@ public sealed class PolicyControlTests : IAsyncDisposable
         var profiles = await control.ReadNetProfilesAsync("default", Ct);
         Assert.Equal((10_000_000L, (int?)10), (profiles["gold"].BitsPerSecond, profiles["gold"].Dscp));
 
+        var tenant = (await control.InspectTenantAsync("default", Ct)).Oper;
+        Assert.Equal((2, 1, 1, 1, 3), (tenant.EndpointGroups, tenant.Networks, tenant.Policies, tenant.TotalNetprofiles, tenant.TotalEndpoints));
+
         var inspect = await control.InspectPolicyAsync("default", "db-policy", Ct);
         Assert.Equal((1, "ep1"), (inspect.Oper.NumEndpoints, inspect.Oper.Endpoints!.Single().EndpointId));
         var group = await control.InspectGroupAsync("default", "web", Ct);

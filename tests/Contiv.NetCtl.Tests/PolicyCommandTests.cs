@@ -72,14 +72,14 @@ public sealed class PolicyCommandTests
         Assert.Equal(
             (0,
             "Incoming Rules:\n"
-            + "Rule  Priority  From EndpointGroup  To EndpointGroup  From Network  To Network  From IpAddress  To IpAddress  Protocol  Port  Action\n"
-            + "----  --------  ------------------  ----------------  ------------  ----------  --------------  ------------  --------  ----  ------\n"
-            + "1     1                                                                                                       tcp       0     deny\n"
-            + "2     10        web                                                                                           tcp       5432  allow\n"
+            + "Rule  Priority  From EndpointGroup  From Network  From IpAddress  Protocol  Port  Action\n"
+            + "----  --------  ------------------  ------------  --------------  --------  ----  ------\n"
+            + "1     1                                                           tcp       0     deny\n"
+            + "2     10        web                                               tcp       5432  allow\n"
             + "Outgoing Rules:\n"
-            + "Rule  Priority  From EndpointGroup  To EndpointGroup  From Network  To Network  From IpAddress  To IpAddress    Protocol  Port  Action\n"
-            + "----  --------  ------------------  ----------------  ------------  ----------  --------------  ------------    --------  ----  ------\n"
-            + "3     1                                                                                         192.168.0.0/16  udp       0     deny\n",
+            + "Rule  Priority  To EndpointGroup  To Network  To IpAddress    Protocol  Port  Action\n"
+            + "----  --------  ----------------  ----------  ------------    --------  ----  ------\n"
+            + "3     1                                       192.168.0.0/16  udp       0     deny\n",
             ""),
             await Run(server, "policy", "rule-ls", "db-policy"));
 
@@ -140,6 +140,28 @@ public sealed class PolicyCommandTests
         Assert.DoesNotContain("serviceName", (await server.NetCtlAsync("endpoint", "inspect", "ep2")).Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Group_create_on_an_existing_group_updates_it_as_contivs_policy_tutorial_does()
+    {
+        await using var server = await StartAsync();
+        Assert.Equal((0, "Creating EndpointGroup default:web\n", ""), await Run(server, "group", "create", "-p", "db-policy", "contiv-net", "web"));
+        Assert.Contains("db-policy", (await server.NetCtlAsync("group", "inspect", "web")).Stdout, StringComparison.Ordinal);
+        Assert.Equal((0, "Creating EndpointGroup default:web\n", ""), await Run(server, "group", "create", "contiv-net", "web"));
+        Assert.DoesNotContain("db-policy", (await server.NetCtlAsync("group", "inspect", "web")).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Contivs_go_style_flags_after_the_arguments_work_as_its_docs_write_them()
+    {
+        await using var server = await StartAsync();
+        Assert.Equal((0, "Creating policy default:icmpPol\n", ""), await Run(server, "policy", "create", "icmpPol"));
+        Assert.Equal((0, "", ""), await Run(server, "policy", "rule-add", "icmpPol", "1", "-direction=in", "-protocol=icmp", "-action=deny"));
+        Assert.Equal((0, "Creating EndpointGroup default:noping-epg\n", ""), await Run(server, "group", "create", "contiv-net", "noping-epg", "-policy=icmpPol"));
+        var rule = await server.Control.GetRuleAsync("default", "icmpPol", "1", Ct);
+        Assert.Equal(("in", "icmp", "deny"), (rule.Direction, rule.Protocol, rule.Action));
+        Assert.Equal(["icmpPol"], (await server.Control.GetGroupAsync("default", "noping-epg", Ct)).Policies!);
+    }
+
     public static TheoryData<string[], string> Refusals => new()
     {
         { ["policy", "rule-add", "-g", "web", "-i", "10.1.0.0/16", "db-policy", "9"], "Error: Can not specify both from EndpointGroup and from ip address\n" },
@@ -157,7 +179,7 @@ public sealed class PolicyCommandTests
         { ["net", "rm", "contiv-net"], "Error: cannot delete contiv-net has 2 endpoint groups\n" },
         { ["group", "rm", "web"], "Error: endpoint group default:web is used by rule default:db-policy:2; remove the rule first\n" },
         { ["group", "rm", "nope"], "Error: endpoint group default:nope does not exist\n" },
-        { ["group", "create", "contiv-net", "web"], "Error: endpoint group default:web already exists\n" },
+        { ["group", "create", "-r", "10.1.2.200-10.1.2.210", "contiv-net", "web"], "Error: Cant change ipPool of endpoint group default:web after it is created; delete and re-create it\n" },
         { ["group", "create", "-p", "nope", "contiv-net", "app"], "Error: policy default:nope does not exist\n" },
         { ["group", "create", "-n", "nope", "contiv-net", "app"], "Error: netprofile default:nope does not exist\n" },
         { ["group", "create", "nope", "app"], "Error: network default:nope does not exist\n" },

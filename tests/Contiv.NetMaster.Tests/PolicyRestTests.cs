@@ -153,7 +153,7 @@ public sealed class PolicyRestTests(PolicyNetMasterFixture fixture) : IClassFixt
         { SecureNetMaster.AdminToken, "POST", "/api/v1/rules/red:db-policy/", "{}", HttpStatusCode.BadRequest, "expected TENANT:POLICY:RULEID" },
         { SecureNetMaster.AdminToken, "POST", "/api/v1/rules/red:db-policy:2/", """{"tenantName":"blue"}""", HttpStatusCode.BadRequest, "does not match" },
         { SecureNetMaster.AdminToken, "PUT", "/api/v1/rules/red:db-policy:1/", "{}", HttpStatusCode.BadRequest, "rules cannot be changed" },
-        { SecureNetMaster.AdminToken, "POST", "/api/v1/endpointGroups/red:db/", """{"networkName":"contiv-net"}""", HttpStatusCode.Conflict, "endpoint group red:db already exists" },
+        { SecureNetMaster.AdminToken, "POST", "/api/v1/endpointGroups/red:db/", """{"networkName":"other"}""", HttpStatusCode.BadRequest, "Cant change network of endpoint group red:db" },
         { SecureNetMaster.AdminToken, "PUT", "/api/v1/endpointGroups/red:db/", """{"networkName":"other"}""", HttpStatusCode.BadRequest, "Cant change network of endpoint group red:db" },
         { SecureNetMaster.AdminToken, "POST", "/api/v1/endpointGroups/red:x/", """{"groupName":"y","networkName":"contiv-net"}""", HttpStatusCode.BadRequest, "does not match" },
         { SecureNetMaster.AdminToken, "DELETE", "/api/v1/netprofiles/red:gold/", null, HttpStatusCode.Conflict, "netprofile red:gold is used by endpoint group red:db" },
