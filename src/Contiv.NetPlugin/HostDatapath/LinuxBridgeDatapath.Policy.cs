@@ -136,10 +136,21 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
 
         public bool BridgeNetfilterOn { get; set; }
 
+        /// <summary>Like <see cref="KnownGeneration"/>, for the DSCP table (bridge contiv-qos).</summary>
+        public uint? KnownQosGeneration { get; private set; }
+
+        public NftTable? KnownQosTable { get; private set; }
+
         public void Remember(uint generation, NftTable? table)
         {
             KnownGeneration = generation;
             KnownTable = table;
+        }
+
+        public void RememberQos(uint generation, NftTable? table)
+        {
+            KnownQosGeneration = generation;
+            KnownQosTable = table;
         }
 
         public void Dispose()

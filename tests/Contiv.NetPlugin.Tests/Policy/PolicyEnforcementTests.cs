@@ -52,6 +52,14 @@ public class PolicyEnforcementTests
         Assert.Equal(generation, nft.GetGeneration()); // no transaction at all, not even an identical replace
         Assert.Equal(table, nft.GetTable(NftFamily.Inet, PolicyTableEncoder.TableName));
         Assert.Contains("comment \"default:db-policy:2 prio 10\"", lab.NftList(), StringComparison.Ordinal);
+
+        // A restarted netplugin reads the table back, finds it equal, and changes nothing either.
+        using (var restarted = lab.Restarted())
+        {
+            Assert.False(restarted.ApplyPolicy(lab.Network, WebDb().Compile()));
+        }
+
+        Assert.Equal(generation, nft.GetGeneration());
     }
 
     [Fact]
