@@ -81,6 +81,22 @@ public sealed record NftMeta(NftMetaKey Key, uint Register = NftExpression.Regis
 /// <summary>Loads <paramref name="Length"/> packet bytes at <paramref name="Offset"/> from a header into a register.</summary>
 public sealed record NftPayload(NftPayloadBase Base, uint Offset, uint Length, uint Register = NftExpression.Register1) : NftExpression;
 
+/// <summary>The checksum a payload write keeps right (enum nft_payload_csum_types).</summary>
+public enum NftChecksum : uint
+{
+    None = 0,
+
+    /// <summary>The Internet checksum at <see cref="NftPayloadWrite.ChecksumOffset"/> of the same header (e.g. 10: the IPv4 header checksum).</summary>
+    Inet = 1,
+}
+
+/// <summary>
+/// Writes a register into the packet (nft's "payload write", as `ip dscp set` does), updating the
+/// checksum incrementally; the bytes written should start at an even offset of the checksummed
+/// header (nft writes DSCP as the 2-byte word at offset 0 for that reason).
+/// </summary>
+public sealed record NftPayloadWrite(NftPayloadBase Base, uint Offset, uint Length, NftChecksum Checksum = NftChecksum.None, uint ChecksumOffset = 0, uint SourceRegister = NftExpression.Register1) : NftExpression;
+
 /// <summary>Compares a register with a value; a false comparison ends the rule (no match).</summary>
 public sealed record NftCmp(NftCmpOp Op, NftValue Data, uint Register = NftExpression.Register1) : NftExpression;
 

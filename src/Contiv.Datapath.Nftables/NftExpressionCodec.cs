@@ -28,6 +28,15 @@ internal static class NftExpressionCodec
                 message.AddUInt32BigEndian(NFTA_PAYLOAD_OFFSET, payload.Offset);
                 message.AddUInt32BigEndian(NFTA_PAYLOAD_LEN, payload.Length);
                 break;
+            case NftPayloadWrite write:
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_SREG, write.SourceRegister);
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_BASE, (uint)write.Base);
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_OFFSET, write.Offset);
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_LEN, write.Length);
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_CSUM_TYPE, (uint)write.Checksum);
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_CSUM_OFFSET, write.ChecksumOffset);
+                message.AddUInt32BigEndian(NFTA_PAYLOAD_CSUM_FLAGS, 0);
+                break;
             case NftCmp cmp:
                 message.AddUInt32BigEndian(NFTA_CMP_SREG, cmp.Register);
                 message.AddUInt32BigEndian(NFTA_CMP_OP, (uint)cmp.Op);
@@ -91,6 +100,13 @@ internal static class NftExpressionCodec
         return name switch
         {
             "meta" => new NftMeta((NftMetaKey)Number(data, NFTA_META_KEY, name), Number(data, NFTA_META_DREG, name)),
+            "payload" when data.TryGet(NFTA_PAYLOAD_SREG, out _) => new NftPayloadWrite(
+                (NftPayloadBase)Number(data, NFTA_PAYLOAD_BASE, name),
+                Number(data, NFTA_PAYLOAD_OFFSET, name),
+                Number(data, NFTA_PAYLOAD_LEN, name),
+                (NftChecksum)(data.GetUInt32BigEndian(NFTA_PAYLOAD_CSUM_TYPE) ?? 0),
+                data.GetUInt32BigEndian(NFTA_PAYLOAD_CSUM_OFFSET) ?? 0,
+                Number(data, NFTA_PAYLOAD_SREG, name)),
             "payload" => new NftPayload(
                 (NftPayloadBase)Number(data, NFTA_PAYLOAD_BASE, name),
                 Number(data, NFTA_PAYLOAD_OFFSET, name),
@@ -116,7 +132,7 @@ internal static class NftExpressionCodec
     public static string NameOf(NftExpression expression) => expression switch
     {
         NftMeta => "meta",
-        NftPayload => "payload",
+        NftPayload or NftPayloadWrite => "payload",
         NftCmp => "cmp",
         NftBitwise => "bitwise",
         NftLookup => "lookup",

@@ -86,6 +86,10 @@ internal static class NftUapi
     public const ushort NFTA_PAYLOAD_BASE = 2;
     public const ushort NFTA_PAYLOAD_OFFSET = 3;
     public const ushort NFTA_PAYLOAD_LEN = 4;
+    public const ushort NFTA_PAYLOAD_SREG = 5;
+    public const ushort NFTA_PAYLOAD_CSUM_TYPE = 6;
+    public const ushort NFTA_PAYLOAD_CSUM_OFFSET = 7;
+    public const ushort NFTA_PAYLOAD_CSUM_FLAGS = 8;
     public const ushort NFTA_CMP_SREG = 1;
     public const ushort NFTA_CMP_OP = 2;
     public const ushort NFTA_CMP_DATA = 3;

@@ -10,6 +10,7 @@ namespace Contiv.Datapath.Nftables;
 /// table inet contiv-policy {
 ///   set group-db { type ipv4_addr; elements = { ... } }          # and peer-GROUP sets
 ///   chain forward { type filter hook forward priority filter; policy accept;
+///     ct mark and 0x1 != 0 counter drop                          # connections revoked by a change
 ///     ct state established,related accept                       # replies, later packets
 ///     ct state invalid counter drop
 ///     meta nfproto ipv4 ip saddr @group-web jump out-web         # one per Out chain
@@ -31,6 +32,14 @@ public static class PolicyTableEncoder
     public const string TableName = "contiv-policy";
     public const string ForwardChain = "forward";
 
+    /// <summary>
+    /// The conntrack mark bit of a connection the current rules deny in its original direction
+    /// (set by netplugin after a rule change, <see cref="ConntrackNetlink.Remark"/>): every packet
+    /// of it, both ways, is dropped before the established-accept rule, while its entry stays, so
+    /// no later packet can be picked up as a new connection in the other direction.
+    /// </summary>
+    public const uint RevokedMark = 0x1;
+
     private const byte NfProtoIpv4 = 2;
     private const uint Ipv4SourceOffset = 12;
     private const uint Ipv4DestinationOffset = 16;
@@ -45,6 +54,15 @@ public static class PolicyTableEncoder
 
         var rules = new List<NftRule>
         {
+            new(
+                ForwardChain,
+                ValueList.Of<NftExpression>(
+                    new NftCt(NftCtKey.Mark),
+                    new NftBitwise(NftValue.HostOrder32(RevokedMark), NftValue.HostOrder32(0)),
+                    new NftCmp(NftCmpOp.NotEqual, NftValue.HostOrder32(0)),
+                    new NftCounter(),
+                    new NftVerdict(NftVerdictCode.Drop)),
+                "connection revoked by a rule change"),
             new(ForwardChain, CtState(NftCtState.Established | NftCtState.Related, new NftVerdict(NftVerdictCode.Accept)), "replies and later packets of passed connections"),
             new(ForwardChain, CtState(NftCtState.Invalid, new NftCounter(), new NftVerdict(NftVerdictCode.Drop)), "conntrack says invalid"),
         };

@@ -130,7 +130,7 @@ public sealed class NftLayoutTests
         var table = PolicyTableEncoder.Encode(new Contiv.Policy.NetworkRuleset("default", "n", [], []));
         var types = NftRequests.ReplaceTable(table).Select(m => m.Type).ToList();
         Assert.Equal(
-            [0x10, 0x0a00, 0x0a02, 0x0a00, 0x0a03, 0x0a06, 0x0a06, 0x11], // begin, table, deltable, table, chain forward, 2 ct rules, end
+            [0x10, 0x0a00, 0x0a02, 0x0a00, 0x0a03, 0x0a06, 0x0a06, 0x0a06, 0x11], // begin, table, deltable, table, chain forward, 3 ct rules, end
             types.Select(t => (int)t));
     }
 

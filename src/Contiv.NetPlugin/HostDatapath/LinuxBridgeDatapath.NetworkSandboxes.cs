@@ -106,6 +106,7 @@ public sealed partial class LinuxBridgeDatapath
 
                 // A netprofile's ifb is not tied to the veth: it would outlive the endpoint.
                 TryDelete(Inside(network), DatapathNames.ProfileIfb(endpointId));
+                ForgetEndpointDscp(network, endpointId);
             }
         }
     }

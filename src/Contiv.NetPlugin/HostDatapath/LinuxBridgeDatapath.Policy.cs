@@ -38,6 +38,7 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
             // The generation moves on any nf_tables commit in this namespace, ours or anyone's: while
             // it stands still, the table is the one last read or written, and a reconcile pass costs
             // this one request instead of a dump of the table, its chains, sets and rules.
+            var firstLook = state.KnownGeneration is null;
             var generation = state.Nft.GetGeneration();
             var current = state.KnownGeneration == generation
                 ? state.KnownTable
@@ -56,6 +57,13 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
             if (Equals(current, desired))
             {
                 state.Remember(generation, current);
+                if (desired is not null && firstLook)
+                {
+                    // First pass of this process: a crash between a replace and its re-judging
+                    // would otherwise leave connections the rules deny running. Touches no table.
+                    Rejudge(path, ruleset);
+                }
+
                 return false;
             }
 
@@ -69,22 +77,27 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
 
             state.Nft.ReplaceTable(desired);
             state.Remember(state.Nft.GetGeneration(), desired);
-            var flushed = PolicyConntrack.MustFlush(current, desired);
-            if (flushed)
-            {
-                using var ns = NetworkNamespace.Open(path);
-                ConntrackNetlink.FlushIpv4(ns);
-            }
-
+            var remarked = PolicyConntrack.MustRejudge(current, desired) ? Rejudge(path, ruleset) : 0;
             logger.LogInformation(
-                "policy of {NetworkId}: table {Action} ({Chains} group chains, {Rules} rules){Flush}",
+                "policy of {NetworkId}: table {Action} ({Chains} group chains, {Rules} rules), {Remarked} established connections revoked or restored",
                 network.NetworkId,
                 current is null ? "created" : "replaced",
                 ruleset.Chains.Count,
                 ruleset.Chains.Sum(c => c.Rules.Count),
-                flushed ? ", IPv4 conntrack flushed" : "");
+                remarked);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Judges every IPv4 connection the namespace tracks by <paramref name="ruleset"/>, in its
+    /// original direction (who opened it), and sets or clears its <see cref="PolicyTableEncoder.RevokedMark"/>:
+    /// the table drops every packet of a marked connection, both ways. Returns how many entries changed.
+    /// </summary>
+    private static int Rejudge(string path, NetworkRuleset ruleset)
+    {
+        using var ns = NetworkNamespace.Open(path);
+        return ConntrackNetlink.Remark(ns, entry => PolicyConntrack.MarkFor(ruleset, entry));
     }
 
     /// <summary>The policy sockets of one namespace, opened on first use (sockets keep the namespace they were made in).</summary>
@@ -136,10 +149,21 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
 
         public bool BridgeNetfilterOn { get; set; }
 
+        /// <summary>Like <see cref="KnownGeneration"/>, for the DSCP table (bridge contiv-qos).</summary>
+        public uint? KnownQosGeneration { get; private set; }
+
+        public NftTable? KnownQosTable { get; private set; }
+
         public void Remember(uint generation, NftTable? table)
         {
             KnownGeneration = generation;
             KnownTable = table;
+        }
+
+        public void RememberQos(uint generation, NftTable? table)
+        {
+            KnownQosGeneration = generation;
+            KnownQosTable = table;
         }
 
         public void Dispose()
@@ -150,17 +174,33 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
     }
 }
 
-/// <summary>When a policy change must forget the namespace's connection tracking entries. Pure.</summary>
+/// <summary>When and how a policy change re-judges established connections. Pure.</summary>
 public static class PolicyConntrack
 {
     /// <summary>
     /// True when the table changed and a table remains. Established connections pass the table's
-    /// first rule without being judged, so a change that denies something they carry would leave
-    /// them running; flushing makes their next packet be picked up as new (nf_conntrack_tcp_loose=1,
-    /// the default; likewise UDP) and judged by the new rules. Deciding whether a change can only
-    /// allow more would take comparing two rule sets' semantics (a member added to a peer set
-    /// allows more through an allow rule and denies more through a deny rule), so every change
-    /// flushes. Removing the table cannot deny anything: no flush.
+    /// established-accept rule without being judged, so a change that denies something they carry
+    /// would leave them running. Deciding whether a change can only allow more would take comparing
+    /// two rule sets' semantics (a member added to a peer set allows more through an allow rule and
+    /// denies more through a deny rule), so every change re-judges; re-judging leaves allowed
+    /// connections as they are, so it costs a conntrack dump and nothing else. Removing the table
+    /// cannot deny anything: nothing to do (marks left behind are ignored without a table, and
+    /// recomputed when one comes back).
     /// </summary>
-    public static bool MustFlush(NftTable? before, NftTable? after) => after is not null && !Equals(before, after);
+    public static bool MustRejudge(NftTable? before, NftTable? after) => after is not null && !Equals(before, after);
+
+    /// <summary>
+    /// The mark <paramref name="entry"/> must carry under <paramref name="ruleset"/>: its other bits
+    /// as they are, <see cref="PolicyTableEncoder.RevokedMark"/> set when the rules deny its first
+    /// packet (original source to original destination, the TCP/UDP destination port), clear when
+    /// they allow it, so a rule removed again restores the connection.
+    /// </summary>
+    public static uint MarkFor(NetworkRuleset ruleset, ConntrackEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(ruleset);
+        ArgumentNullException.ThrowIfNull(entry);
+        var port = entry.Protocol is 6 or 17 ? entry.DestinationPort : (ushort?)null;
+        var allowed = PolicyCompiler.Allows(ruleset, entry.Source, entry.Destination, entry.Protocol, port);
+        return (entry.Mark & ~PolicyTableEncoder.RevokedMark) | (allowed ? 0 : PolicyTableEncoder.RevokedMark);
+    }
 }

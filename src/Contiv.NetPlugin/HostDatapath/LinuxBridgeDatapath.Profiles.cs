@@ -1,4 +1,5 @@
 using Contiv.Datapath;
+using Contiv.Datapath.Nftables;
 using Contiv.Datapath.TcBpf.Tc;
 using Contiv.Model;
 using Contiv.Policy;
@@ -16,7 +17,9 @@ namespace Contiv.NetPlugin;
 /// neither act_police nor cls_matchall, and shaping keeps TCP near the rate where policing (drop
 /// over the rate) makes it saw-tooth below it.</item>
 /// </list>
-/// Changing a profile changes both tbfs in place; the veth is never touched otherwise.
+/// DSCP: the bridge-family table <c>contiv-qos</c> rewrites the DSCP of what the veth receives
+/// (<see cref="DscpTableEncoder"/> says why there). Changing a profile changes both tbfs and the
+/// mark in place; the veth is never touched otherwise.
 /// </summary>
 public sealed partial class LinuxBridgeDatapath
 {
@@ -51,7 +54,7 @@ public sealed partial class LinuxBridgeDatapath
             {
                 if (profile is null)
                 {
-                    return RemoveIfb(inside, endpointId);
+                    return RemoveIfb(inside, endpointId) | ApplyDscp(state, vethName, null);
                 }
 
                 throw new ContivException(ErrorKind.NotFound, $"endpoint {ShortId.Of(endpointId)} has no veth {vethName} in network {network.NetworkId} on this host");
@@ -61,16 +64,58 @@ public sealed partial class LinuxBridgeDatapath
             var changed = bucket is null
                 ? RemoveShaping(state.Tc, inside, veth, endpointId)
                 : EnsureShaping(state.Tc, inside, veth, endpointId, bucket);
+            changed |= ApplyDscp(state, vethName, profile?.Dscp);
             if (changed)
             {
                 logger.LogInformation(
                     "netprofile of endpoint {Endpoint} in {NetworkId}: {Profile}",
                     ShortId.Of(endpointId),
                     network.NetworkId,
-                    bucket is null ? "no shaping" : $"{profile!.Name} {bucket.BytesPerSecond * 8} bit/s burst {bucket.BurstBytes} B each way");
+                    profile is null ? "none" : $"{profile.Name}: {(bucket is null ? "no shaping" : $"{bucket.BytesPerSecond * 8} bit/s burst {bucket.BurstBytes} B each way")}, {(profile.Dscp is { } dscp ? $"DSCP {dscp}" : "no DSCP mark")}");
             }
 
             return changed;
+        }
+    }
+
+    /// <summary>
+    /// Makes the namespace's DSCP table mark <paramref name="device"/>'s frames with
+    /// <paramref name="dscp"/> (null: not at all; the table goes when no device is left). Read back
+    /// only when the nf_tables generation moved, like the policy table. Caller holds <see cref="_lock"/>.
+    /// </summary>
+    private static bool ApplyDscp(NamespacePolicy state, string device, int? dscp)
+    {
+        var generation = state.Nft.GetGeneration();
+        var current = state.KnownQosGeneration == generation
+            ? state.KnownQosTable
+            : state.Nft.GetTable(NftFamily.Bridge, DscpTableEncoder.TableName);
+        var desired = DscpTableEncoder.With(current, device, dscp);
+        if (Equals(current, desired))
+        {
+            state.RememberQos(generation, current);
+            return false;
+        }
+
+        if (desired is null)
+        {
+            state.Nft.DeleteTable(NftFamily.Bridge, DscpTableEncoder.TableName);
+        }
+        else
+        {
+            state.Nft.ReplaceTable(desired);
+        }
+
+        state.RememberQos(state.Nft.GetGeneration(), desired);
+        return true;
+    }
+
+    /// <summary>Drops a deleted endpoint's DSCP rules (the ifb goes with DeleteEndpoint). Caller holds <see cref="_lock"/>.</summary>
+    private void ForgetEndpointDscp(NetworkDatapathSpec network, string endpointId)
+    {
+        var path = NamespacePath(network);
+        if (_policy.ContainsKey(path) || NetworkNamespace.IsMountedNamespace(path))
+        {
+            ApplyDscp(PolicyOf(path), DatapathNames.HostVeth(endpointId), null);
         }
     }
 

@@ -33,7 +33,7 @@ internal sealed class PolicyDatapathLab : IDisposable
         _stateDir = TempDirectory.Create("pdp-");
         var n = Interlocked.Increment(ref s_counter);
         Network = new NetworkDatapathSpec($"{NetworkName}.{Tenant}", "vxlan", 3000 + n);
-        Datapath = new LinuxBridgeDatapath(new RouteNetlink(), new PluginOptions { StateDir = _stateDir.Path, HostName = "pdp" }, NullLogger<LinuxBridgeDatapath>.Instance);
+        Datapath = Restarted();
         try
         {
             Datapath.EnsureNetwork(Network);
@@ -46,6 +46,10 @@ internal sealed class PolicyDatapathLab : IDisposable
     }
 
     public LinuxBridgeDatapath Datapath { get; }
+
+    /// <summary>Another datapath on the same state dir: what a restarted netplugin starts with (dispose it; the lab removes the network).</summary>
+    public LinuxBridgeDatapath Restarted() =>
+        new(new RouteNetlink(), new PluginOptions { StateDir = _stateDir.Path, HostName = "pdp" }, NullLogger<LinuxBridgeDatapath>.Instance);
 
     public NetworkDatapathSpec Network { get; }
 

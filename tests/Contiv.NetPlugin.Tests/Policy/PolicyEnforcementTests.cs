@@ -52,6 +52,14 @@ public class PolicyEnforcementTests
         Assert.Equal(generation, nft.GetGeneration()); // no transaction at all, not even an identical replace
         Assert.Equal(table, nft.GetTable(NftFamily.Inet, PolicyTableEncoder.TableName));
         Assert.Contains("comment \"default:db-policy:2 prio 10\"", lab.NftList(), StringComparison.Ordinal);
+
+        // A restarted netplugin reads the table back, finds it equal, and changes nothing either.
+        using (var restarted = lab.Restarted())
+        {
+            Assert.False(restarted.ApplyPolicy(lab.Network, WebDb().Compile()));
+        }
+
+        Assert.Equal(generation, nft.GetGeneration());
     }
 
     [Fact]
@@ -78,7 +86,7 @@ public class PolicyEnforcementTests
     }
 
     [Fact]
-    public void A_new_deny_stops_an_established_flow_because_apply_flushes_conntrack()
+    public void A_new_deny_stops_an_established_flow_both_ways_whoever_speaks_first_and_removing_it_restores_the_flow()
     {
         using var lab = new PolicyDatapathLab();
         var web = lab.AddContainer("web", WebAddress);
@@ -95,12 +103,13 @@ public class PolicyEnforcementTests
         using var w = web.Udp(7000);
         using var d = db.Udp(7001);
         var toDb = new IPEndPoint(DbAddress, 7001);
+        var toWeb = new IPEndPoint(WebAddress, 7000);
         w.SendTo("hello"u8, toDb);
         Assert.True(Container.Receives(d));
-        d.SendTo("hi"u8, new IPEndPoint(WebAddress, 7000));
+        d.SendTo("hi"u8, toWeb);
         Assert.True(Container.Receives(w), "db answered: the flow is established");
 
-        // The deny alone (the table replaced without the flush ApplyPolicy does) spares the flow ...
+        // The deny alone (the table replaced without the re-judging ApplyPolicy does) spares the flow ...
         using var netns = Contiv.Datapath.NetworkNamespace.Open(lab.NamespacePath);
         using var nft = NftablesNetlink.Open(netns);
         nft.ReplaceTable(PolicyTableEncoder.Encode(denyUdp.Compile()));
@@ -108,28 +117,100 @@ public class PolicyEnforcementTests
         Assert.True(Container.Receives(d), "established: the new deny never sees it");
         nft.ReplaceTable(PolicyTableEncoder.Encode(allowUdp.Compile()));
 
-        // ... ApplyPolicy with the same deny flushes, and the flow's next datagram is judged again.
+        // ... ApplyPolicy with the same deny re-judges the flow in its original direction (web → db:7001)
+        // and revokes it: nothing passes either way, also when db speaks first (a flushed entry would
+        // have let db's datagram open the flow again as db → web, which no rule denies).
         Assert.True(lab.Datapath.ApplyPolicy(lab.Network, denyUdp.Compile()));
+        Assert.Contains("mark=1", Conntrack(lab), StringComparison.Ordinal);
+        d.SendTo("db first"u8, toWeb);
+        Assert.False(Container.Receives(w), "db's datagram belongs to the revoked flow");
         w.SendTo("after"u8, toDb);
-        Assert.False(Container.Receives(d), "after the flush the flow is new again, and denied");
+        Assert.False(Container.Receives(d), "web's datagram too");
         Assert.False(lab.Datapath.ApplyPolicy(lab.Network, denyUdp.Compile()));
 
-        // Removing the deny again opens it (and needs no flush: nothing can be denied that was allowed).
+        // Removing the deny restores the same flow (its mark is cleared), both ways.
         Assert.True(lab.Datapath.ApplyPolicy(lab.Network, allowUdp.Compile()));
+        d.SendTo("back"u8, toWeb);
+        Assert.True(Container.Receives(w));
         w.SendTo("open"u8, toDb);
         Assert.True(Container.Receives(d));
     }
 
     [Fact]
-    public void Conntrack_is_flushed_on_every_change_that_leaves_a_table_and_never_on_removal()
+    public void An_allowed_tcp_connection_keeps_its_entry_across_changes_and_a_denied_one_is_revoked()
+    {
+        using var lab = new PolicyDatapathLab();
+        var web = lab.AddContainer("web", WebAddress);
+        var db = lab.AddContainer("db", DbAddress);
+        var other = lab.AddContainer("oth", OtherAddress);
+        var open = new PolicyScenario().Endpoint(WebAddress, "web").Endpoint(DbAddress, "db").Endpoint(OtherAddress, null)
+            .Policy("db-policy").Group("web").Group("db", "db-policy")
+            .Rule(In("db-policy", "2") with { Protocol = "tcp", FromEndpointGroup = "web", Port = 5432, Action = "allow", Priority = 10 });
+        Assert.True(lab.Datapath.ApplyPolicy(lab.Network, open.Compile()));
+
+        using var listener = db.Listen(5432);
+        using var fromWeb = Connect(web, db, 5432);
+        using var fromOther = Connect(other, db, 5432);
+        using var atDbFromWeb = listener.Accept();
+        using var atDbFromOther = listener.Accept();
+
+        // Contiv's deny-the-rest rule: web's connection stays allowed (and keeps its entry), other's is revoked.
+        Assert.True(lab.Datapath.ApplyPolicy(lab.Network, WebDb().Compile()));
+        Assert.True(Echoes(atDbFromWeb, fromWeb), "web's connection is still allowed, in both directions");
+        Assert.False(Echoes(atDbFromOther, fromOther), "other's connection is denied now, whoever sends");
+    }
+
+    private static System.Net.Sockets.Socket Connect(Container from, Container to, int port)
+    {
+        var client = from.Open(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        client.Connect(new IPEndPoint(to.Address, port));
+        return client;
+    }
+
+    /// <summary>The server sends first (the direction a flush would have got wrong), then the client answers.</summary>
+    private static bool Echoes(System.Net.Sockets.Socket server, System.Net.Sockets.Socket client)
+    {
+        server.Send("from the server"u8);
+        if (!client.Poll(TimeSpan.FromSeconds(1.5), System.Net.Sockets.SelectMode.SelectRead))
+        {
+            return false;
+        }
+
+        client.Receive(new byte[64]);
+        client.Send("from the client"u8);
+        return server.Poll(TimeSpan.FromSeconds(1.5), System.Net.Sockets.SelectMode.SelectRead) && server.Receive(new byte[64]) > 0;
+    }
+
+    private static string Conntrack(PolicyDatapathLab lab)
+    {
+        lab.ExecInNetwork("conntrack", ["-L"], out var output);
+        return output;
+    }
+
+    [Fact]
+    public void Connections_are_rejudged_on_every_change_that_leaves_a_table_and_never_on_removal()
     {
         var a = PolicyTableEncoder.Encode(WebDb().Compile());
         var b = PolicyTableEncoder.Encode(WebDb().RemoveRule("db-policy", "2").Compile());
-        Assert.True(PolicyConntrack.MustFlush(null, a), "a first table can deny what passed");
-        Assert.True(PolicyConntrack.MustFlush(a, b));
-        Assert.True(PolicyConntrack.MustFlush(b, a), "even a change that looks like it only allows more: membership in deny peers moves too");
-        Assert.False(PolicyConntrack.MustFlush(a, a));
-        Assert.False(PolicyConntrack.MustFlush(a, null), "no table denies nothing");
-        Assert.False(PolicyConntrack.MustFlush(null, null));
+        Assert.True(PolicyConntrack.MustRejudge(null, a), "a first table can deny what passed");
+        Assert.True(PolicyConntrack.MustRejudge(a, b));
+        Assert.True(PolicyConntrack.MustRejudge(b, a), "even a change that looks like it only allows more: membership in deny peers moves too");
+        Assert.False(PolicyConntrack.MustRejudge(a, a));
+        Assert.False(PolicyConntrack.MustRejudge(a, null), "no table denies nothing");
+        Assert.False(PolicyConntrack.MustRejudge(null, null));
+    }
+
+    [Fact]
+    public void An_entry_is_marked_revoked_exactly_when_the_rules_deny_its_original_direction()
+    {
+        var ruleset = WebDb().Compile();
+        ConntrackEntry Tcp(IPAddress from, IPAddress to, ushort port, uint mark = 0) => new(from, to, 6, 40000, port, mark);
+        Assert.Equal(0u, PolicyConntrack.MarkFor(ruleset, Tcp(WebAddress, DbAddress, 5432)));
+        Assert.Equal(1u, PolicyConntrack.MarkFor(ruleset, Tcp(OtherAddress, DbAddress, 5432)));
+        Assert.Equal(1u, PolicyConntrack.MarkFor(ruleset, Tcp(WebAddress, DbAddress, 5433)));
+        Assert.Equal(0u, PolicyConntrack.MarkFor(ruleset, Tcp(DbAddress, WebAddress, 8080)));
+        Assert.Equal(0u, PolicyConntrack.MarkFor(ruleset, Tcp(WebAddress, DbAddress, 5432, mark: 1)));
+        Assert.Equal(0x11u, PolicyConntrack.MarkFor(ruleset, Tcp(OtherAddress, DbAddress, 5432, mark: 0x10)));
+        Assert.Equal(0u, PolicyConntrack.MarkFor(ruleset, new ConntrackEntry(OtherAddress, DbAddress, 1, 7, 0x0800, 0)));
     }
 }
