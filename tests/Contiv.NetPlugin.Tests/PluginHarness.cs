@@ -108,8 +108,10 @@ public sealed class PluginHarness : IAsyncDisposable
         var metrics = app.Services.GetRequiredService<PluginMetrics>();
 
         // As in netplugin: the datapath's failures are counted, whoever calls it.
+        var options = new PluginOptions { HostName = hostName, VtepIp = VtepIp };
+        var policy = new HostPolicy(control, datapath, map, options, NullLogger<HostPolicy>.Instance);
         var handlers = new PluginHandlers(
-            control, new InstrumentedDatapath(datapath, metrics), map, new PluginOptions { HostName = hostName, VtepIp = VtepIp }, NullLogger<PluginHandlers>.Instance, metrics: metrics);
+            control, new InstrumentedDatapath(datapath, metrics), map, options, NullLogger<PluginHandlers>.Instance, metrics: metrics, policy: policy);
         PluginOperations.Map(app);
         PluginServer.Map(app, handlers);
         await app.StartAsync(TestContext.Current.CancellationToken);

@@ -21,6 +21,14 @@ public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, 
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>
+    /// The profile last applied to each local endpoint (null: checked, none). Asking the kernel
+    /// whether an endpoint without a profile has shaping to remove costs several dumps, every pass,
+    /// for every endpoint; this process only asks again when the wanted profile changes. A
+    /// restarted process starts empty, so it checks each endpoint once.
+    /// </summary>
+    private readonly Dictionary<string, NetProfile?> _appliedProfiles = new(StringComparer.Ordinal);
+
     public void Dispose() => _gate.Dispose();
 
     /// <summary>Every network with a Docker network bound on this host.</summary>
@@ -28,6 +36,25 @@ public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, 
     {
         var local = (await networks.ListAsync(ct)).Values.DistinctBy(b => b.NetworkId).ToList();
         await SyncAsync(local, ct);
+        await ForgetGoneEndpointsAsync(ct);
+    }
+
+    /// <summary>Endpoints deleted since: their veth (and shaping) went with them.</summary>
+    private async Task ForgetGoneEndpointsAsync(CancellationToken ct)
+    {
+        var live = (await control.ListEndpointsAsync(null, ct)).Where(e => e.HomingHost == options.HostName).Select(e => e.EndpointId).ToHashSet(StringComparer.Ordinal);
+        await _gate.WaitAsync(ct);
+        try
+        {
+            foreach (var gone in _appliedProfiles.Keys.Where(id => !live.Contains(id)).ToList())
+            {
+                _appliedProfiles.Remove(gone);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>One network (the one an endpoint is being created on).</summary>
@@ -77,10 +104,17 @@ public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, 
             var profile = endpoint.ServiceName is { Length: > 0 } g && groups.TryGetValue(g, out var group) && group.NetProfile is { } name
                 ? profiles.GetValueOrDefault(name)
                 : null;
+            if (_appliedProfiles.TryGetValue(endpoint.EndpointId, out var applied) && applied == profile)
+            {
+                continue;
+            }
+
             if (datapath.ApplyEndpointProfile(spec, endpoint.EndpointId, profile))
             {
                 logger.LogInformation("endpoint {EndpointId}: bandwidth profile {Profile}", ShortId.Of(endpoint.EndpointId), profile?.Name ?? "(none)");
             }
+
+            _appliedProfiles[endpoint.EndpointId] = profile;
         }
     }
 }
