@@ -122,7 +122,7 @@ public sealed class PolicyTests(ContivLabFixture lab)
             await RefusedAsync("pol-net", "net", "rm", "pol-net");
             await RefusedAsync("both", "policy", "rule-add", "-d", "in", "-g", "pol-web", "-i", "10.9.9.0/24", "pol-db", "9");
             await RefusedAsync("priority", "policy", "rule-add", "-p", "101", "pol-db", "9");
-            await RefusedAsync("not found", "group", "create", "-p", "nosuch", "pol-net", "pol-x");
+            await RefusedAsync("nosuch", "group", "create", "-p", "nosuch", "pol-net", "pol-x");
             Assert.False(await ConnectsAsync("h1", "pother", "pdb", 5432), "a refused command changed the rules");
 
             // Removing the deny opens the path live, for the running containers.
