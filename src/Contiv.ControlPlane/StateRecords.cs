@@ -172,6 +172,13 @@ public sealed class HostRecord
     public DateTimeOffset StartedAt { get; set; }
 
     public DateTimeOffset LastSeen { get; set; }
+
+    /// <summary>
+    /// Whether this host's agent creates the Docker side of networks and groups on its engine
+    /// (local scope); false in swarm mode, where Docker networks are swarm-scoped, and in records of
+    /// agents that predate the field (nobody waits for them).
+    /// </summary>
+    public bool CreatesDockerNetworks { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

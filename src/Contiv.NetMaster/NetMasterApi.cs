@@ -57,13 +57,19 @@ public static class NetMasterApi
             var (tenant, name) = ParseNetworkKey(key, caller);
             return Results.Ok((await control.GetNetworkAsync(tenant, name, ct)).Config);
         });
-        api.MapPost("/networks/{key}/", async (string key, Network body, Caller caller, ContivControl control, CancellationToken ct) =>
+        api.MapPost("/networks/{key}/", async (string key, Network body, Caller caller, ContivControl control, NetMasterOptions options, ILogger<NetMasterOptions> logger, CancellationToken ct) =>
         {
             var (tenant, name) = ParseNetworkKey(key, caller);
             body.TenantName = string.IsNullOrEmpty(body.TenantName) ? tenant : body.TenantName;
             body.NetworkName = string.IsNullOrEmpty(body.NetworkName) ? name : body.NetworkName;
             EnsureSameName(Decode(key), Names.NetworkKey(body.TenantName, body.NetworkName), "network");
-            return Results.Ok((await control.CreateNetworkAsync(body, ct)).Config);
+            var created = await control.CreateNetworkAsync(body, ct);
+            if (created.Config.NwType != "infra")
+            {
+                await DockerNetworkWait.ForAsync(control, options, logger, created.NetworkId, group: null, ct);
+            }
+
+            return Results.Ok(created.Config);
         });
         api.MapPut("/networks/{key}/", RejectNetworkUpdate);
         api.MapDelete("/networks/{key}/", async (string key, Caller caller, ContivControl control, CancellationToken ct) =>

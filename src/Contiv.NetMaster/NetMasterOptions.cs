@@ -36,4 +36,7 @@ public sealed record NetMasterOptions
     /// that `netctl host rm` may reclaim its endpoints without --force.
     /// </summary>
     public TimeSpan HostTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a network or group create waits for its Docker network on every live host (see <see cref="DockerNetworkWait"/>).</summary>
+    public TimeSpan DockerNetworkWait { get; init; } = TimeSpan.FromSeconds(5);
 }

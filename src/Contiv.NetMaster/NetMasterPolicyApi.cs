@@ -30,16 +30,21 @@ public static class NetMasterPolicyApi
             var (tenant, name) = ParseKey(key, caller, "endpoint group", "GROUP");
             return Results.Ok(await control.GetGroupAsync(tenant, name, ct));
         });
-        api.MapPost("/endpointGroups/{key}/", async (string key, EndpointGroupConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
+        api.MapPost("/endpointGroups/{key}/", async (string key, EndpointGroupConfig body, Caller caller, ContivControl control, NetMasterOptions options, ILogger<NetMasterOptions> logger, CancellationToken ct) =>
         {
             (body.TenantName, body.GroupName) = FillKey(key, caller, "endpoint group", "GROUP", body.TenantName, body.GroupName);
 
             // contivmodel's create is create-or-update: Contiv's policy tutorial attaches a policy to
             // a live group with `netctl group create -p POLICY NET GROUP` again. Network and ipPool
             // of an existing group still cannot change (UpdateGroupAsync refuses).
-            return Results.Ok(await control.FindGroupAsync(body.TenantName, body.GroupName, ct) is null
-                ? await control.CreateGroupAsync(body, ct)
-                : await control.UpdateGroupAsync(body, ct));
+            if (await control.FindGroupAsync(body.TenantName, body.GroupName, ct) is not null)
+            {
+                return Results.Ok(await control.UpdateGroupAsync(body, ct));
+            }
+
+            var created = await control.CreateGroupAsync(body, ct);
+            await DockerNetworkWait.ForAsync(control, options, logger, Names.NetworkId(created.TenantName, created.NetworkName), created.GroupName, ct);
+            return Results.Ok(created);
         });
         api.MapPut("/endpointGroups/{key}/", async (string key, EndpointGroupConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
         {

@@ -129,6 +129,7 @@ public sealed class HostAgent(
             VlanInterface = options.VlanInterface,
             StartedAt = _startedAt,
             LastSeen = _clock.GetUtcNow(),
+            CreatesDockerNetworks = !options.IsGlobalScope,
         }, ct);
 
         // First: a rule or a container elsewhere should take effect here as soon as possible. A
