@@ -211,6 +211,49 @@ public sealed class PolicyTests(ContivLabFixture lab)
         }
     }
 
+    /// <summary>
+    /// Contiv's policy tutorial as written: a VLAN network with a gateway, groups created empty,
+    /// `docker run --net=epgA/TENANT` right after netctl, then a policy attached by creating the
+    /// group again, ICMP denied from epgA, then TCP 8001 allowed (Go-style flags after the arguments).
+    /// </summary>
+    [Fact]
+    public async Task Contivs_policy_tutorial_on_a_vlan_network_with_a_gateway()
+    {
+        lab.SkipIfUnavailable();
+        await NetCtlOkAsync("tenant", "create", "PolTenant");
+        try
+        {
+            await NetCtlOkAsync("network", "create", "--tenant", "PolTenant", "--subnet=10.44.1.0/24", "--gateway=10.44.1.254", "-e", "vlan", "PolNet");
+            await NetCtlOkAsync("group", "create", "-t", "PolTenant", "PolNet", "epgA");
+            await NetCtlOkAsync("group", "create", "-t", "PolTenant", "PolNet", "epgB");
+            await RunAsync("h1", "pol-a", "epgA/PolTenant");
+            await RunServerAsync("h2", "pol-b", "epgB/PolTenant", 8001, 8000);
+            Assert.Equal("10.44.1.2", await AddressAsync("h2", "pol-b", "epgB/PolTenant"));
+            await EventuallyAsync(() => PingsAsync("h1", "pol-a", "10.44.1.2"), true, "epgA pings epgB before any policy");
+
+            await NetCtlOkAsync("policy", "create", "-t", "PolTenant", "policyAB");
+            await NetCtlOkAsync("policy", "rule-add", "-t", "PolTenant", "-d", "in", "--protocol", "icmp", "--from-group", "epgA", "--action", "deny", "policyAB", "1");
+            await NetCtlOkAsync("group", "create", "-t", "PolTenant", "-p", "policyAB", "PolNet", "epgB");
+            await EventuallyAsync(() => PingsAsync("h1", "pol-a", "10.44.1.2"), false, "the ICMP deny from epgA stops ping to epgB");
+            Assert.True(await ConnectsAsync("h1", "pol-a", "10.44.1.2", 8000), "ICMP rules must not stop TCP");
+
+            await NetCtlOkAsync("policy", "rule-add", "-t", "PolTenant", "policyAB", "2", "-direction=in", "-protocol=tcp", "-action=deny");
+            await NetCtlOkAsync("policy", "rule-add", "-t", "PolTenant", "policyAB", "3", "-direction=in", "-protocol=tcp", "-port=8001", "-from-group=epgA", "-action=allow", "-priority=10");
+            await EventuallyAsync(() => ConnectsAsync("h1", "pol-a", "10.44.1.2", 8000), false, "TCP 8000 denied");
+            Assert.True(await ConnectsAsync("h1", "pol-a", "10.44.1.2", 8001), "TCP 8001 from epgA allowed at priority 10");
+        }
+        finally
+        {
+            await lab.DockerAsync("h1", "rm", "-f", "pol-a");
+            await lab.DockerAsync("h2", "rm", "-f", "pol-b");
+            await lab.NetCtlAsync("group", "rm", "-t", "PolTenant", "epgA");
+            await lab.NetCtlAsync("group", "rm", "-t", "PolTenant", "epgB");
+            await lab.NetCtlAsync("policy", "rm", "-t", "PolTenant", "policyAB");
+            await lab.NetCtlAsync("net", "rm", "-t", "PolTenant", "PolNet");
+            await lab.NetCtlAsync("tenant", "rm", "PolTenant");
+        }
+    }
+
     [Fact]
     public async Task A_bandwidth_profile_limits_a_group_endpoint_and_changes_live()
     {
