@@ -112,9 +112,15 @@ internal static class NftRequests
         return message;
     }
 
-    public static NetlinkMessageBuilder NewSetElements(NftFamily family, string table, string set, IEnumerable<NftValue> keys)
+    public static NetlinkMessageBuilder NewSetElements(NftFamily family, string table, string set, IEnumerable<NftValue> keys) =>
+        SetElements(NFT_MSG_NEWSETELEM, ChangeFlags | NLM_F_CREATE, family, table, set, keys);
+
+    public static NetlinkMessageBuilder DeleteSetElements(NftFamily family, string table, string set, IEnumerable<NftValue> keys) =>
+        SetElements(NFT_MSG_DELSETELEM, ChangeFlags, family, table, set, keys);
+
+    private static NetlinkMessageBuilder SetElements(ushort nftMessage, ushort flags, NftFamily family, string table, string set, IEnumerable<NftValue> keys)
     {
-        var message = Message(NFT_MSG_NEWSETELEM, family, ChangeFlags | NLM_F_CREATE);
+        var message = Message(nftMessage, family, flags);
         message.AddString(NFTA_SET_ELEM_LIST_TABLE, table);
         message.AddString(NFTA_SET_ELEM_LIST_SET, set);
         var elements = message.BeginNested(NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED);

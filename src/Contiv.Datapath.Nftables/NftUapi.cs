@@ -27,6 +27,7 @@ internal static class NftUapi
     public const ushort NFT_MSG_NEWSET = 9;
     public const ushort NFT_MSG_GETSET = 10;
     public const ushort NFT_MSG_NEWSETELEM = 12;
+    public const ushort NFT_MSG_DELSETELEM = 14;
     public const ushort NFT_MSG_GETSETELEM = 13;
     public const ushort NFT_MSG_NEWGEN = 15;
     public const ushort NFT_MSG_GETGEN = 16;

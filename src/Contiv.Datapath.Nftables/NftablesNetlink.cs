@@ -38,6 +38,44 @@ public sealed class NftablesNetlink : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds and removes elements of sets of an existing table in one transaction (nothing else in
+    /// the table changes): a rule looking a set up sees the old elements until the commit, the new
+    /// ones from it on. An element to remove that is not there fails the whole batch.
+    /// </summary>
+    public void UpdateSetElements(NftFamily family, string table, IReadOnlyList<NftSetChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        var messages = new List<NetlinkMessageBuilder> { NftRequests.BatchBegin() };
+        var described = new List<string> { "batch begin" };
+        foreach (var change in changes)
+        {
+            foreach (var chunk in change.Removed.Chunk(NftRequests.ElementsPerMessage))
+            {
+                messages.Add(NftRequests.DeleteSetElements(family, table, change.Set, chunk));
+                described.Add($"delete {chunk.Length} element(s) from set {change.Set}");
+            }
+
+            foreach (var chunk in change.Added.Chunk(NftRequests.ElementsPerMessage))
+            {
+                messages.Add(NftRequests.NewSetElements(family, table, change.Set, chunk));
+                described.Add($"add {chunk.Length} element(s) to set {change.Set}");
+            }
+        }
+
+        messages.Add(NftRequests.BatchEnd());
+        described.Add("batch end");
+        if (messages.Count == 2)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _socket.ExecuteBatch(messages, $"update sets of {Describe(family, table)}", index => index < described.Count ? described[index] : Describe(family, table));
+        }
+    }
+
     /// <summary>Deletes the table and everything in it; returns false when there was none.</summary>
     public bool DeleteTable(NftFamily family, string name)
     {

@@ -75,13 +75,24 @@ public sealed partial class LinuxBridgeDatapath : IPolicyDatapath
                 return true;
             }
 
-            state.Nft.ReplaceTable(desired);
+            // A container joining or leaving a group changes only set elements: write those, not
+            // the whole table (with 100 rules a replace was most of a policy's cost on docker run).
+            var setChanges = current is null ? null : NftSetChanges.Between(current, desired);
+            if (setChanges is not null)
+            {
+                state.Nft.UpdateSetElements(desired.Family, desired.Name, setChanges);
+            }
+            else
+            {
+                state.Nft.ReplaceTable(desired);
+            }
+
             state.Remember(state.Nft.GetGeneration(), desired);
             var remarked = PolicyConntrack.MustRejudge(current, desired) ? Rejudge(path, ruleset) : 0;
             logger.LogInformation(
                 "policy of {NetworkId}: table {Action} ({Chains} group chains, {Rules} rules), {Remarked} established connections revoked or restored",
                 network.NetworkId,
-                current is null ? "created" : "replaced",
+                current is null ? "created" : setChanges is null ? "replaced" : "sets updated",
                 ruleset.Chains.Count,
                 ruleset.Chains.Sum(c => c.Rules.Count),
                 remarked);

@@ -61,6 +61,31 @@ public sealed class TableTests
     }
 
     [Fact]
+    public void Set_element_changes_alone_are_written_as_elements_and_read_back_equal()
+    {
+        using var ns = TestNamespace.Create("setelems", prefix: "cvnf");
+        using var netns = ns.Open();
+        using var nft = NftablesNetlink.Open(netns);
+        var before = Sample("10.9.0.2", "10.9.0.3");
+        nft.ReplaceTable(before);
+        var generation = nft.GetGeneration();
+
+        // One member left, two joined: only the elements change, in one transaction.
+        var after = Sample("10.9.0.3", "10.9.0.4", "10.9.0.5");
+        var changes = NftSetChanges.Between(before, after);
+        var change = Assert.Single(changes!);
+        Assert.Equal(("group-db", 2, 1), (change.Set, change.Added.Count, change.Removed.Count));
+        nft.UpdateSetElements(after.Family, after.Name, changes!);
+        Assert.Equal(after, nft.GetTable(NftFamily.Inet, "cvtest"));
+        Assert.Equal(generation + 1, nft.GetGeneration());
+
+        // Anything but elements (here a rule's comment) takes a whole-table replace.
+        var otherRule = after with { Rules = ValueList.Of(after.Rules[0], after.Rules[1], after.Rules[2] with { Comment = "changed" }) };
+        Assert.Null(NftSetChanges.Between(after, otherRule));
+        Assert.Empty(NftSetChanges.Between(after, after)!);
+    }
+
+    [Fact]
     public void Refused_batch_names_the_rule_and_leaves_the_old_table()
     {
         using var ns = TestNamespace.Create("refused", prefix: "cvnf");
