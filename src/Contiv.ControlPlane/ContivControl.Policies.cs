@@ -222,13 +222,14 @@ public sealed partial class ContivControl
         }, ct);
     }
 
-    public async Task<NetProfileConfig> GetNetProfileAsync(string tenant, string profile, CancellationToken ct = default)
+    public async Task<NetProfileConfig> GetNetProfileAsync(string tenant, string profile, CancellationToken ct = default) =>
+        await FindNetProfileAsync(tenant, profile, ct) ?? throw NetProfileNotFound(tenant, profile);
+
+    public async Task<NetProfileConfig?> FindNetProfileAsync(string tenant, string profile, CancellationToken ct = default)
     {
         Names.ValidateTenant(tenant);
         Names.ValidateObjectName(profile, "netprofile");
-        return await GetOneAsync(StateKeys.NetProfile(tenant, profile), ct) is { } text
-            ? Read(text, StateJson.Default.NetProfileConfig)
-            : throw NetProfileNotFound(tenant, profile);
+        return await GetOneAsync(StateKeys.NetProfile(tenant, profile), ct) is { } text ? Read(text, StateJson.Default.NetProfileConfig) : null;
     }
 
     public async Task<IReadOnlyList<NetProfileConfig>> ListNetProfilesAsync(string? tenant, CancellationToken ct = default) =>
@@ -276,7 +277,14 @@ public sealed partial class ContivControl
     /// network deleted since is kept, the compiler matches nothing for it), all its endpoints with
     /// their network name and group, and its networks' subnets.
     /// </summary>
-    public async Task<TenantPolicyState> ReadTenantPolicyAsync(string tenant, CancellationToken ct = default)
+    public async Task<TenantPolicyState> ReadTenantPolicyAsync(string tenant, CancellationToken ct = default) =>
+        (await ReadTenantPolicySnapshotAsync(tenant, ct)).State;
+
+    /// <summary>
+    /// As <see cref="ReadTenantPolicyAsync"/>, with the endpoint records it was read from: a host
+    /// finds its own endpoints there (for their bandwidth profiles) without listing them again.
+    /// </summary>
+    public async Task<TenantPolicySnapshot> ReadTenantPolicySnapshotAsync(string tenant, CancellationToken ct = default)
     {
         Names.ValidateTenant(tenant);
         var view = await ReadViewAsync(tenant, ct);
@@ -298,6 +306,7 @@ public sealed partial class ContivControl
         }
 
         var endpoints = new List<PolicyEndpoint>();
+        var records = new List<EndpointOper>();
         var subnets = new Dictionary<string, IPNetwork>(StringComparer.Ordinal);
         foreach (var network in view.Networks)
         {
@@ -308,6 +317,7 @@ public sealed partial class ContivControl
 
             foreach (var endpoint in await ListEndpointsAsync(network.NetworkId, ct))
             {
+                records.Add(endpoint);
                 if (IPAddress.TryParse(endpoint.IpAddress.ElementAtOrDefault(0), out var address))
                 {
                     var suffix = ":" + tenant;
@@ -319,7 +329,7 @@ public sealed partial class ContivControl
             }
         }
 
-        return new TenantPolicyState(tenant, groups, rules, endpoints, subnets);
+        return new TenantPolicySnapshot(new TenantPolicyState(tenant, groups, rules, endpoints, subnets), records);
     }
 
     /// <summary>A tenant's netprofiles by name, validated (bandwidth in bits/s).</summary>
@@ -338,3 +348,6 @@ public sealed partial class ContivControl
 
     private static ContivException NetProfileNotFound(string tenant, string profile) => ContivException.NotFound($"netprofile {ObjectKey(tenant, profile)} does not exist");
 }
+
+/// <summary>A tenant's policy input (<see cref="TenantPolicyState"/>) and the endpoint records it was read from.</summary>
+public sealed record TenantPolicySnapshot(TenantPolicyState State, IReadOnlyList<EndpointOper> Endpoints);

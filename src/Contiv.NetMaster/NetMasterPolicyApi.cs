@@ -136,8 +136,9 @@ public static class NetMasterPolicyApi
             (body.TenantName, body.ProfileName) = FillKey(key, caller, "netprofile", "PROFILE", body.TenantName, body.ProfileName);
 
             // Create-or-update, as contivmodel does (`netctl netprofile create` again changes it).
-            var exists = (await control.ListNetProfilesAsync(body.TenantName, ct)).Any(p => p.ProfileName == body.ProfileName);
-            return Results.Ok(exists ? await control.UpdateNetProfileAsync(body, ct) : await control.CreateNetProfileAsync(body, ct));
+            return Results.Ok(await control.FindNetProfileAsync(body.TenantName, body.ProfileName, ct) is not null
+                ? await control.UpdateNetProfileAsync(body, ct)
+                : await control.CreateNetProfileAsync(body, ct));
         });
         api.MapPut("/netprofiles/{key}/", async (string key, NetProfileConfig body, Caller caller, ContivControl control, CancellationToken ct) =>
         {

@@ -134,7 +134,7 @@ public sealed partial class PluginHandlers
                 VtepIp = options.VtepIp,
                 InterfaceName = containerSide,
                 ServiceName = binding.Group,
-                EndpointGroupKey = binding.Group is null ? null : $"{binding.Group}:{tenant}",
+                EndpointGroupKey = binding.Group is null ? null : ContivControl.EndpointGroupKey(tenant, binding.Group),
             }, ct);
         }
         catch

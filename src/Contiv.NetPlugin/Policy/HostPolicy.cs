@@ -31,53 +31,43 @@ public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, 
 
     public void Dispose() => _gate.Dispose();
 
-    /// <summary>Every network with a Docker network bound on this host.</summary>
+    /// <summary>
+    /// Every network with a Docker network bound on this host. Every local endpoint is on one of
+    /// them, so the profiles remembered for endpoints this pass did not see are forgotten (their
+    /// veth, and its shaping, went with them).
+    /// </summary>
     public async Task SyncAsync(CancellationToken ct)
     {
         var local = (await networks.ListAsync(ct)).Values.DistinctBy(b => b.NetworkId).ToList();
-        await SyncAsync(local, ct);
-        await ForgetGoneEndpointsAsync(ct);
-    }
-
-    /// <summary>Endpoints deleted since: their veth (and shaping) went with them.</summary>
-    private async Task ForgetGoneEndpointsAsync(CancellationToken ct)
-    {
-        var live = (await control.ListEndpointsAsync(null, ct)).Where(e => e.HomingHost == options.HostName).Select(e => e.EndpointId).ToHashSet(StringComparer.Ordinal);
-        await _gate.WaitAsync(ct);
-        try
-        {
-            foreach (var gone in _appliedProfiles.Keys.Where(id => !live.Contains(id)).ToList())
-            {
-                _appliedProfiles.Remove(gone);
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        await SyncAsync(local, forgetUnseen: true, ct);
     }
 
     /// <summary>One network (the one an endpoint is being created on).</summary>
-    public Task SyncNetworkAsync(DockerNetworkBinding binding, CancellationToken ct) => SyncAsync([binding], ct);
+    public Task SyncNetworkAsync(DockerNetworkBinding binding, CancellationToken ct) => SyncAsync([binding], forgetUnseen: false, ct);
 
-    private async Task SyncAsync(List<DockerNetworkBinding> bindings, CancellationToken ct)
+    private async Task SyncAsync(List<DockerNetworkBinding> bindings, bool forgetUnseen, CancellationToken ct)
     {
-        if (bindings.Count == 0)
-        {
-            return;
-        }
-
         await _gate.WaitAsync(ct);
         try
         {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var byTenant in bindings.GroupBy(b => Names.ParseNetworkId(b.NetworkId).Tenant, StringComparer.Ordinal))
             {
-                var state = await control.ReadTenantPolicyAsync(byTenant.Key, ct);
+                var snapshot = await control.ReadTenantPolicySnapshotAsync(byTenant.Key, ct);
                 var profiles = await control.ReadNetProfilesAsync(byTenant.Key, ct);
                 foreach (var binding in byTenant)
                 {
-                    var local = (await control.ListEndpointsAsync(binding.NetworkId, ct)).Where(e => e.HomingHost == options.HostName).ToList();
-                    Apply(binding, state, profiles, local);
+                    var local = snapshot.Endpoints.Where(e => e.Network == binding.NetworkId && e.HomingHost == options.HostName).ToList();
+                    seen.UnionWith(local.Select(e => e.EndpointId));
+                    Apply(binding, snapshot.State, profiles, local);
+                }
+            }
+
+            if (forgetUnseen)
+            {
+                foreach (var gone in _appliedProfiles.Keys.Where(id => !seen.Contains(id)).ToList())
+                {
+                    _appliedProfiles.Remove(gone);
                 }
             }
         }
