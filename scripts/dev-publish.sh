@@ -4,4 +4,4 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${CONTIV_ARTIFACTS:-$ROOT/artifacts}"
-"$ROOT/scripts/publish.sh" "$OUT"
+"$ROOT/scripts/publish.sh" "$OUT" netmaster netplugin netctl contivk8s

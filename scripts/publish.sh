@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-out="${1:?usage: publish.sh [--isolated] [--single-dir] OUT [netmaster|netplugin|netctl ...]}"
+out="${1:?usage: publish.sh [--isolated] [--single-dir] OUT [netmaster|netplugin|netctl|contivk8s ...]}"
 shift
 apps=("$@")
 [ ${#apps[@]} -gt 0 ] || apps=(netmaster netplugin netctl)
@@ -54,7 +54,8 @@ project() {
     netmaster) echo Contiv.NetMaster ;;
     netplugin) echo Contiv.NetPlugin ;;
     netctl) echo Contiv.NetCtl ;;
-    *) die "unknown program '$1' (netmaster, netplugin or netctl)" ;;
+    contivk8s) echo Contiv.CniPlugin ;;
+    *) die "unknown program '$1' (netmaster, netplugin, netctl or contivk8s)" ;;
   esac
 }
 

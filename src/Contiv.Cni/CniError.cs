@@ -17,6 +17,12 @@ public enum CniErrorCode
 
     /// <summary>Contiv's own: netplugin could not be reached or failed.</summary>
     PluginUnavailable = 101,
+
+    /// <summary>Contiv's own: CHECK found the pod's interface, address or routes not as ADD left them.</summary>
+    CheckFailed = 102,
+
+    /// <summary>Contiv's own: netplugin refused the request (e.g. the network's addresses are exhausted, the store is down).</summary>
+    Refused = 103,
 }
 
 /// <summary>A failure to report to the runtime as CNI's error object (<c>{"cniVersion","code","msg","details"}</c>) on stdout, exit code 1.</summary>

@@ -1,6 +1,7 @@
 using Contiv.ControlPlane;
 using Contiv.Datapath;
 using Contiv.DockerEngine;
+using Contiv.NetPlugin.Cni;
 using Contiv.State;
 using Contiv.Telemetry;
 
@@ -15,10 +16,20 @@ public static class NetPluginHost
         builder.Logging.AddContivConsole(options.LogFormat, builder.Configuration);
 
         PrepareSocket(options.SocketPath);
+        if (options.CniSocketPath is not null)
+        {
+            PrepareSocket(options.CniSocketPath);
+        }
+
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = PluginServer.MaxBodyBytes;
             k.ListenUnixSocket(options.SocketPath);
+            if (options.CniSocketPath is not null)
+            {
+                k.ListenUnixSocket(options.CniSocketPath);
+            }
+
             if (options.MetricsListen is { } metrics)
             {
                 k.Listen(metrics);
@@ -35,6 +46,9 @@ public static class NetPluginHost
         builder.Services.AddSingleton<INetworkServiceAddress>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
         builder.Services.AddSingleton<IPolicyDatapath>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
         builder.Services.AddSingleton<HostPolicy>();
+        builder.Services.AddSingleton<IPodInterfaces>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
+        builder.Services.AddSingleton<PodRegistry>();
+        builder.Services.AddSingleton<PodNetworks>();
         builder.Services.AddSingleton<ContainerNameResolver>();
         builder.Services.AddSingleton<NetworkDnsListeners>();
         builder.Services.AddSingleton<IHostDatapath>(sp => new InstrumentedDatapath(
@@ -51,16 +65,35 @@ public static class NetPluginHost
 
         var app = builder.Build();
         PluginOperations.Map(app);
+        if (options.CniSocketPath is not null)
+        {
+            // Before PluginServer's catch-all: the CNI paths are real routes, not unknown plugin calls.
+            CniServer.Map(app, app.Services.GetRequiredService<PodNetworks>());
+        }
+
         PluginServer.Map(app, app.Services.GetRequiredService<PluginHandlers>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             // Only root (dockerd) may talk to the plugin: it programs the host's network.
             File.SetUnixFileMode(options.SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (options.CniSocketPath is not null)
+            {
+                // The CNI socket plumbs pods' namespaces: root (the runtime running contivk8s) only.
+                File.SetUnixFileMode(options.CniSocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
             app.Logger.LogInformation("netplugin serving {Socket} for host {Host} (vtep {Vtep}, store {Store}, docker {Docker}, metrics {Metrics})",
                 options.SocketPath, options.HostName, options.VtepIp ?? "none", store.Description, options.DockerEndpoint,
                 options.MetricsListen is { } tcp ? $"on the socket and http://{tcp}" : "on the socket");
         });
-        app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            TryDelete(options.SocketPath);
+            if (options.CniSocketPath is not null)
+            {
+                TryDelete(options.CniSocketPath);
+            }
+        });
         await Task.CompletedTask;
         return app;
     }

@@ -58,6 +58,20 @@ public sealed record PluginOptions
     /// <summary>Console log format: <c>text</c> (default) or <c>json</c>.</summary>
     public string LogFormat { get; init; } = "text";
 
+    /// <summary>
+    /// The root-only Unix socket contivk8s (the CNI plugin) hands pods' CNI calls to; null: no CNI
+    /// endpoint. The program's default is <see cref="DefaultCniSocketPath"/>.
+    /// </summary>
+    public string? CniSocketPath { get; init; }
+
+    public const string DefaultCniSocketPath = Contiv.Cni.NetworkConfig.DefaultSocket;
+
+    /// <summary>A kubeconfig to read pods' labels from the Kubernetes API server (null: in-cluster config when present, else none).</summary>
+    public string? KubeConfig { get; init; }
+
+    /// <summary>The container runtime's CRI socket, to read pods' labels from their sandboxes (null: not asked).</summary>
+    public string? CriEndpoint { get; init; }
+
     /// <summary>Driver name used in Docker networks we create (the socket file name).</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

@@ -30,11 +30,15 @@ var metricsAllowRemote = new Option<bool>("--metrics-allow-remote")
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_NETPLUGIN_METRICS_ALLOW_REMOTE") == "1",
 };
 var logFormat = Flag("--log-format", "CONTIV_LOG_FORMAT", "console log format: text (default) or json");
+var cniSocket = Flag("--cni-socket", "CONTIV_NETPLUGIN_CNI_SOCKET", $"root-only Unix socket for contivk8s, the Kubernetes CNI plugin, or 'off' (default {PluginOptions.DefaultCniSocketPath})");
+var k8sConfig = Flag("--k8s-config", "CONTIV_NETPLUGIN_K8S_CONFIG", "kubeconfig to read pods' labels from the Kubernetes API server (default: in-cluster configuration when KUBERNETES_SERVICE_HOST is set)");
+var criEndpoint = Flag("--cri-endpoint", "CONTIV_NETPLUGIN_CRI_ENDPOINT", "container runtime CRI socket to read pods' labels from their sandboxes, e.g. /run/containerd/containerd.sock (default: not asked)");
 var mtu = Flag("--mtu", "CONTIV_NETPLUGIN_MTU", "underlay MTU (default 1500; VXLAN endpoints get 50 less)");
 
 var root = new RootCommand("ContivDocker netplugin: Docker network and IPAM driver for one host")
 {
     socket, host, vtepIp, vlanIf, store, dockerEndpoint, vxlanPort, mtu, stateDir, dnsListen, reclaimAfter, scope, metricsListen, metricsAllowRemote, logFormat,
+    cniSocket, k8sConfig, criEndpoint,
 };
 logFormat.Validators.Add(result =>
 {
@@ -82,6 +86,14 @@ root.SetAction(async (parse, ct) =>
         Scope = parse.GetValue(scope) ?? defaults.Scope,
         MetricsListen = metricsEndpoint,
         LogFormat = parse.GetValue(logFormat) ?? defaults.LogFormat,
+        CniSocketPath = parse.GetValue(cniSocket) switch
+        {
+            "off" => null,
+            null or "" => PluginOptions.DefaultCniSocketPath,
+            var path => path,
+        },
+        KubeConfig = parse.GetValue(k8sConfig),
+        CriEndpoint = parse.GetValue(criEndpoint),
     };
     if (DockerDnsCheck.Verify(options, warning => Console.Error.WriteLine($"netplugin: warning: {warning}")) is { } dnsProblem)
     {

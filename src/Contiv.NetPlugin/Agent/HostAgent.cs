@@ -29,7 +29,8 @@ public sealed class HostAgent(
     ILogger<HostAgent> logger,
     PluginMetrics? metrics = null,
     TimeProvider? clock = null,
-    HostPolicy? policy = null) : BackgroundService
+    HostPolicy? policy = null,
+    Cni.PodRegistry? pods = null) : BackgroundService
 {
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(10);
 
@@ -338,6 +339,9 @@ public sealed class HostAgent(
             }
         }
 
+        // Pods are not in the engine: this host's pod records say which pod endpoints are live.
+        attached.UnionWith(pods?.EndpointIds() ?? new HashSet<string>());
+
         foreach (var lease in leases)
         {
             var endpoint = endpoints.FirstOrDefault(e => e.Network == lease.NetworkId && e.IpAddress[0] == lease.Address);
@@ -364,7 +368,10 @@ public sealed class HostAgent(
         _knownHostKeys = hosts.Select(h => StateKeys.Host(h.Name)).ToHashSet(StringComparer.Ordinal);
         var remoteVteps = hosts.Where(h => h.Name != options.HostName && !string.IsNullOrEmpty(h.VtepIp) && h.VtepIp != options.VtepIp)
             .Select(h => h.VtepIp!).Distinct().Order(StringComparer.Ordinal).ToList();
-        var local = (await networks.ListAsync(ct)).Values.Select(b => b.Spec).DistinctBy(s => s.NetworkId).ToList();
+        // Networks with a Docker network here, and those with pods here (a node may run pods only).
+        var local = (await networks.ListAsync(ct)).Values.Select(b => b.Spec)
+            .Concat(pods?.List().Select(p => p.Spec) ?? [])
+            .DistinctBy(s => s.NetworkId).ToList();
         foreach (var spec in local)
         {
             if (!contivNetworks.Any(n => n.NetworkId == spec.NetworkId))
