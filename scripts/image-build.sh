@@ -43,13 +43,13 @@ source_key() {
   )
 }
 
-# native publish of the three programs into $IMAGE_PUBLISH_DIR (reused while the sources match)
+# native publish of the programs (and contivk8s, the CNI plugin) into $IMAGE_PUBLISH_DIR (reused while the sources match)
 publish() {
   local key keyfile="$IMAGE_PUBLISH_DIR.key" tmp
   command -v dotnet >/dev/null || die "dotnet not on PATH"
   key=$(source_key)
   if [ "${IMAGE_REBUILD:-0}" != 1 ] && [ -f "$keyfile" ] && [ "$(cat "$keyfile")" = "$key" ] &&
-    [ -x "$IMAGE_PUBLISH_DIR/netplugin" ] && [ -x "$IMAGE_PUBLISH_DIR/netmaster" ] && [ -x "$IMAGE_PUBLISH_DIR/netctl" ]; then
+    [ -x "$IMAGE_PUBLISH_DIR/netplugin" ] && [ -x "$IMAGE_PUBLISH_DIR/netmaster" ] && [ -x "$IMAGE_PUBLISH_DIR/netctl" ] && [ -x "$IMAGE_PUBLISH_DIR/contivk8s" ]; then
     say "up to date: $IMAGE_PUBLISH_DIR (key $key)"
     echo "$IMAGE_PUBLISH_DIR"
     return 0
@@ -57,7 +57,7 @@ publish() {
   mkdir -p "$(dirname "$IMAGE_PUBLISH_DIR")"
   tmp=$(mktemp -d "$(dirname "$IMAGE_PUBLISH_DIR")/.image-publish.XXXXXX")
   trap 'rm -rf "$tmp"' RETURN
-  CONTIV_SOURCE_REVISION=$(revision) "$ROOT/scripts/publish.sh" --isolated --single-dir "$tmp/out"
+  CONTIV_SOURCE_REVISION=$(revision) "$ROOT/scripts/publish.sh" --isolated --single-dir "$tmp/out" netmaster netplugin netctl contivk8s
   rm -rf "$IMAGE_PUBLISH_DIR" "$keyfile"
   mv "$tmp/out" "$IMAGE_PUBLISH_DIR"
   echo "$key" >"$keyfile"

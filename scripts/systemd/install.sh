@@ -4,6 +4,8 @@
 #   /usr/local/bin/{netplugin,netmaster,netctl} symlinks into /opt/contiv
 #   /etc/systemd/system/{netplugin,netmaster}.service
 #   /etc/default/{netplugin,netmaster}          settings, only if absent (yours are never overwritten)
+#   /opt/cni/bin/contivk8s                      the Kubernetes CNI plugin (a link into /opt/contiv)
+#   /etc/cni/net.d/10-contiv.conflist           its CNI configuration, only if absent (with netplugin)
 #
 #   scripts/systemd/install.sh [--enable] [netplugin|netmaster ...]   (default: both units)
 #
@@ -31,7 +33,7 @@ done
 [ -n "$DESTDIR" ] || [ "$(id -u)" = 0 ] || die "run as root (or set DESTDIR)"
 
 published=$("$ROOT/scripts/image-build.sh" publish)
-for p in netplugin netmaster netctl; do [ -x "$published/$p" ] || die "$published/$p missing"; done
+for p in netplugin netmaster netctl contivk8s; do [ -x "$published/$p" ] || die "$published/$p missing"; done
 # replace the whole directory: files of an older version must not linger
 mkdir -p "$DESTDIR/opt" "$DESTDIR/usr/local/bin"
 rm -rf "$DESTDIR/opt/contiv.new"
@@ -43,6 +45,19 @@ for p in netplugin netmaster netctl; do
   ln -sfn "../../../opt/contiv/$p" "$DESTDIR/usr/local/bin/$p"
 done
 say "programs in $DESTDIR/opt/contiv, links in $DESTDIR/usr/local/bin"
+
+# A Kubernetes node's runtime (containerd, CRI-O) runs CNI plugins from /opt/cni/bin and reads the
+# lexically first configuration in /etc/cni/net.d; netplugin serves the socket the plugin calls.
+if [[ " ${units[*]} " == *" netplugin "* ]]; then
+  mkdir -p "$DESTDIR/opt/cni/bin"
+  ln -sfn "../../contiv/contivk8s" "$DESTDIR/opt/cni/bin/contivk8s"
+  if [ -e "$DESTDIR/etc/cni/net.d/10-contiv.conflist" ]; then
+    say "keeping $DESTDIR/etc/cni/net.d/10-contiv.conflist"
+  else
+    install -D -m 0644 "$UNITS_SRC/10-contiv.conflist" "$DESTDIR/etc/cni/net.d/10-contiv.conflist"
+  fi
+  say "CNI plugin $DESTDIR/opt/cni/bin/contivk8s, configuration $DESTDIR/etc/cni/net.d/10-contiv.conflist"
+fi
 
 for u in "${units[@]}"; do
   install -D -m 0644 "$UNITS_SRC/$u.service" "$DESTDIR/etc/systemd/system/$u.service"

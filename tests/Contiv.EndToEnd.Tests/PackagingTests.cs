@@ -162,6 +162,22 @@ public sealed class PackagingTests(PackagingLabFixture lab)
     }
 
     [Fact]
+    public async Task The_install_puts_contivk8s_in_the_cni_bin_dir_with_its_configuration()
+    {
+        lab.SkipIfUnavailable();
+        var plugin = Path.Combine(lab.InstallRoot, "opt/cni/bin/contivk8s");
+        Assert.True(File.Exists(plugin), $"{plugin} missing");
+        var version = await Shell.RunAsync(plugin, [], TimeSpan.FromSeconds(20), new Dictionary<string, string> { ["CNI_COMMAND"] = "VERSION" });
+        Assert.Equal(0, version.ExitCode);
+        Assert.Contains("\"1.0.0\"", version.Stdout, StringComparison.Ordinal);
+
+        using var conflist = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(lab.InstallRoot, "etc/cni/net.d/10-contiv.conflist")));
+        var entry = conflist.RootElement.GetProperty("plugins")[0];
+        Assert.Equal("contivk8s", entry.GetProperty("type").GetString());
+        Assert.Equal("/run/contiv/contiv-cni.sock", entry.GetProperty("socket").GetString());
+    }
+
+    [Fact]
     public async Task Systemd_units_pass_systemd_analyze_verify()
     {
         lab.SkipIfUnavailable();
