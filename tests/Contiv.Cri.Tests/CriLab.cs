@@ -40,6 +40,10 @@ public sealed class CriLabFixture : IAsyncLifetime
         ["LAB_SUBNET_BASE"] = "192.168.7",
         ["LAB_BIP_BASE"] = "172.29",
         ["LAB_QUIET"] = "1",
+
+        // The hosts' dockerd only serves to build the image: without its iptables rules (FORWARD
+        // policy DROP) the pods' bridged traffic is not filtered by br_netfilter.
+        ["LAB_DOCKERD_ARGS"] = "--iptables=false --ip6tables=false",
     };
 
     public string Socket(string host) => Path.Combine(LabDir, host, "containerd", "containerd.sock");
