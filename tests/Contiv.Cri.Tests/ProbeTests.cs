@@ -119,6 +119,24 @@ public sealed class ProbeTests(CriLabFixture lab)
         Assert.Equal("probe-pod", args["K8S_POD_NAME"]);
         Assert.Equal(sandboxId, args["K8S_POD_INFRA_CONTAINER_ID"]);
         Assert.Equal(labels, after.Labels.ToDictionary());
+        Assert.Equal(["ADD", "DEL", "DEL", "DEL"], ProbeRecords().Skip(before).Select(r => r[(r.LastIndexOf('-') + 1)..]));
+        Assert.StartsWith(Path.Combine(lab.HostDir(CriLabFixture.ProbeHost), "containerd", "state", "io.containerd.grpc.v1.cri", "netns", "cni-"), env["CNI_NETNS"], StringComparison.Ordinal);
+
+        // (a) containerd 1.6 adds the sandbox to its CRI store only after the network is set up:
+        // during ADD, CRI does not know the pod, so CRI cannot tell the plugin its labels
+        Assert.StartsWith("NotFound", statusDuringAdd, StringComparison.Ordinal);
+        Assert.Equal("null (not found)", labelSourceDuringAdd);
+
+        // (c) the pod's annotations do reach the plugin, through the capability
+        using var stdin = JsonDocument.Parse(await File.ReadAllTextAsync(add + ".stdin", ct));
+        var passed = stdin.RootElement.GetProperty("runtimeConfig").GetProperty("io.kubernetes.cri.pod-annotations");
+        Assert.Equal(annotations, passed.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!));
+
+        // (d) containerd's own container record of the sandbox exists during ADD, with the pod's labels
+        using var sandboxRecord = JsonDocument.Parse(info.Stdout);
+        var recordLabels = sandboxRecord.RootElement.GetProperty("Labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        Assert.All(labels, label => Assert.Equal(label.Value, recordLabels.GetValueOrDefault(label.Key)));
+        Assert.Equal("sandbox", recordLabels.GetValueOrDefault("io.cri-containerd.kind"));
     }
 
     private List<string> ProbeRecords() =>
