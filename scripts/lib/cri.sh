@@ -159,7 +159,7 @@ _cri_shim_children() {
 }
 
 _cri_stop() {
-  local h="$1" d shims kids m
+  local h="$1" d shims kids m a
   d=$(cri_dir "$h")
   # pods first: their containers are the shims' children; then the shims, then containerd
   mapfile -t shims < <(_cri_shim_pids "$h")

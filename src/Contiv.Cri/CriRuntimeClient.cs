@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Contiv.Cri.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -78,32 +77,7 @@ public sealed class CriRuntimeClient : IDisposable
     public static CriRuntimeClient ForUnixSocket(string socketPath, TimeSpan? callTimeout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
-        var handler = new SocketsHttpHandler
-        {
-            // gRPC over HTTP/2 without TLS; the authority is a placeholder, the socket is the address
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        };
-        var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            DisposeHttpClient = true,
-            // kubelet's limit: image lists and exec output can be large
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        });
+        var channel = UnixSocketChannel.Create(socketPath);
         return new CriRuntimeClient(channel, "unix://" + socketPath, callTimeout);
     }
 

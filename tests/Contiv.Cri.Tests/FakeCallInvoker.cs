@@ -13,11 +13,15 @@ internal sealed class FakeCallInvoker(Func<string, object, object> handler) : Ca
 
     public List<string> Calls { get; } = [];
 
+    /// <summary>The request headers of each call, in call order.</summary>
+    public List<Metadata> Headers { get; } = [];
+
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
     {
         lock (Calls)
         {
             Calls.Add(method.FullName);
+            Headers.Add(options.Headers ?? []);
         }
 
         Task<TResponse> response;

@@ -66,6 +66,9 @@ public sealed class ProbeTests(CriLabFixture lab)
         }
 
         report.AppendLine($"CriPodLabelSource during ADD: {labelSourceDuringAdd}");
+        using var containerd = ContainerdPodLabelSource.ForUnixSocket(lab.Socket(CriLabFixture.ProbeHost));
+        var containerdLabels = await containerd.FindLabelsAsync(PodReference.FromArgs(ParseArgs(env["CNI_ARGS"]), containerId), ct);
+        report.AppendLine($"ContainerdPodLabelSource during ADD: {(containerdLabels is null ? "null" : Show(containerdLabels))}");
 
         // (d) containerd's own container object of the sandbox (namespace k8s.io)
         var info = await lab.BashAsync($"cri_ctr {CriLabFixture.ProbeHost} containers info {containerId} 2>&1 || true");
@@ -137,6 +140,7 @@ public sealed class ProbeTests(CriLabFixture lab)
         var recordLabels = sandboxRecord.RootElement.GetProperty("Labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
         Assert.All(labels, label => Assert.Equal(label.Value, recordLabels.GetValueOrDefault(label.Key)));
         Assert.Equal("sandbox", recordLabels.GetValueOrDefault("io.cri-containerd.kind"));
+        Assert.Equal(labels, containerdLabels);
     }
 
     private List<string> ProbeRecords() =>
