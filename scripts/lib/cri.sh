@@ -112,6 +112,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        # runc's state per host (its default, /run/containerd/runc, is the machine's)
+        Root = "$d/runc"
 EOF
 }
 
@@ -137,35 +140,37 @@ _cri_start() {
   _lab_log "containerd on $h is up (snapshotter $snap, socket $s, image $CRI_IMAGE)"
 }
 
-# PIDs of the shims of this host's containerd: each shim records its own pid under the v2 task state
+# PIDs of the shims of this host's containerd: containerd-shim processes started with its socket
+# (-address is the host's own socket path under LAB_DIR, so no other containerd's shim matches)
 _cri_shim_pids() {
-  local d f pid
-  d=$(cri_dir "$1")
-  for f in "$d"/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
-    [ -s "$f" ] || continue
-    pid=$(tr -dc 0-9 <"$f")
-    _lab_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q containerd-shim && echo "$pid"
-  done
+  local s f pid
+  s=$(cri_socket "$1")
+  # one grep over every cmdline (NUL-separated arguments): those with an argument equal to the socket
+  while read -r f; do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
+    head -zn1 "$f" 2>/dev/null | grep -qz containerd-shim && _lab_alive "$pid" && echo "$pid"
+  done < <(grep -lsxzF -- "$s" /proc/[0-9]*/cmdline)
 }
 
-# the container processes of the shims (children of each shim): runc's init and the pods' commands
-_cri_shim_children() {
-  local p c
-  for p in "$@"; do
-    for c in /proc/[0-9]*/stat; do
-      [ "$(sed 's/.*) //' "$c" 2>/dev/null | cut -d' ' -f2)" = "$p" ] && { c=${c#/proc/}; echo "${c%/stat}"; }
-    done
+# the init PIDs of the tasks (pod sandboxes and containers) containerd recorded under its state dir
+_cri_task_pids() {
+  local d f pid
+  d=$(cri_dir "$1")
+  for f in "$d"/state/io.containerd.runtime.v2.task/*/*/init.pid; do
+    [ -s "$f" ] || continue
+    pid=$(tr -dc 0-9 <"$f")
+    _lab_alive "$pid" && echo "$pid"
   done
 }
 
 _cri_stop() {
   local h="$1" d shims kids m a
   d=$(cri_dir "$h")
-  # pods first: their containers are the shims' children; then the shims, then containerd
+  # pods first (KILL of a task's init ends its PID namespace), then the shims, then containerd
+  mapfile -t kids < <(_cri_task_pids "$h")
+  [ ${#kids[@]} -gt 0 ] && { _lab_log "killing ${#kids[@]} task(s) on $h"; kill -KILL "${kids[@]}" 2>/dev/null || true; }
   mapfile -t shims < <(_cri_shim_pids "$h")
   if [ ${#shims[@]} -gt 0 ]; then
-    mapfile -t kids < <(_cri_shim_children "${shims[@]}")
-    [ ${#kids[@]} -gt 0 ] && { _lab_log "killing ${#kids[@]} container process(es) on $h"; kill -KILL "${kids[@]}" 2>/dev/null || true; }
     _lab_log "stopping ${#shims[@]} shim(s) on $h"
     _lab_stop_pids 5 "${shims[@]}" || true
   fi
