@@ -11,8 +11,10 @@ set -euo pipefail
 # zsh: the zsh completion test; systemd: systemd-analyze for the units' test
 # (tests fail, not skip, without them under CONTIV_E2E_REQUIRED=1, which scripts/test.sh sets)
 # nftables + conntrack: the policy tests observe the kernel's tables and connection tracking with `nft` and `conntrack`
+# containernetworking-plugins: the CNI reference plugins (bridge, host-local, loopback in /usr/lib/cni) that
+#   containerd's CRI runs in tests/Contiv.Cri.Tests (containerd itself, with ctr, comes with docker.io)
 PKGS=(docker.io redis-server busybox-static iproute2 tcpdump iperf3 jq procps util-linux bind9-dnsutils curl clang zlib1g-dev
-  ethtool zsh systemd nftables conntrack)
+  ethtool zsh systemd nftables conntrack containernetworking-plugins)
 # shellcheck disable=SC2206
 [ -n "${EXTRA_PKGS:-}" ] && PKGS+=($EXTRA_PKGS)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,7 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # sanity: the binaries the lab and the tests call
-for c in dockerd docker containerd runc redis-server busybox ip bridge tcpdump iperf3 jq pgrep nsenter unshare setsid clang ethtool zsh systemd-analyze nft conntrack; do
+for c in dockerd docker containerd ctr runc redis-server busybox ip bridge tcpdump iperf3 jq pgrep nsenter unshare setsid clang ethtool zsh systemd-analyze nft conntrack; do
   command -v "$c" >/dev/null || die "'$c' not on PATH after install"
 done
 /bin/busybox --list | grep -qx ping || die "/bin/busybox has no ping applet"
