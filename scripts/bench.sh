@@ -23,7 +23,7 @@
 #   BENCH_COLD_RUNS=5, BENCH_SOURCE=head|artifacts (build the committed HEAD into BENCH_WORK, cached by
 #   source tree; or use the repo's artifacts/ as they are), BENCH_WORK=/tmp/contiv-bench-work,
 #   BENCH_OUT=<repo>/bench/results, BENCH_KEEP=1 (leave the lab up), LAB_PREFIX=bn, LAB_DIR=/tmp/contiv-bench,
-#   BENCH_POLICY_RUNS=10, BENCH_PHASES="netcreate dataplane docker_run dns policy k_containers ipam coldstart startdir"
+#   BENCH_POLICY_RUNS=10, BENCH_PHASES="netcreate dataplane docker_run dns policy cni k_containers ipam coldstart startdir"
 #   (a subset for quick looks).
 # shellcheck disable=SC2317 # everything runs from main (last line, followed by exit), phases by name
 set -Eeuo pipefail
@@ -33,7 +33,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${BENCH_PINGS:=20}" "${BENCH_IPAM_PROCS:=3}" "${BENCH_IPAM_COUNT:=1000}" "${BENCH_NETCREATE_RUNS:=5}"
 : "${BENCH_COLD_RUNS:=5}" "${BENCH_SOURCE:=head}" "${BENCH_WORK:=/tmp/contiv-bench-work}"
 : "${BENCH_OUT:=$ROOT/bench/results}" "${BENCH_KEEP:=0}"
-: "${BENCH_PHASES:=netcreate dataplane docker_run dns policy k_containers ipam coldstart startdir}"
+: "${BENCH_PHASES:=netcreate dataplane docker_run dns policy cni k_containers ipam coldstart startdir}"
 export LAB_PREFIX="${LAB_PREFIX:-bn}" LAB_DIR="${LAB_DIR:-/tmp/contiv-bench}"
 export CONTIV_VXLAN_PORT=8472 # Docker's swarm overlay keeps 4789 (README: "Next to Docker's overlay")
 export LAB_QUIET="${LAB_QUIET:-1}"
@@ -537,6 +537,8 @@ phase_coldstart() {
 source "$ROOT/scripts/lib/bench-startdir.sh" # phase_startdir
 # shellcheck source=scripts/lib/bench-policy.sh
 source "$ROOT/scripts/lib/bench-policy.sh" # phase_policy
+# shellcheck source=scripts/lib/bench-cni.sh
+source "$ROOT/scripts/lib/bench-cni.sh" # phase_cni
 
 # ------------------------------------------------------------------ results
 write_json() {

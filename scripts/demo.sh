@@ -7,7 +7,9 @@
 # Chapters after the tutorial show what ContivDocker adds: "names" (names across hosts on networks
 # with a gateway, unknown names answered at once), "policy" (endpoint groups, Contiv's web/db
 # policy enforced in the kernel, rules changed live, a bandwidth profile measured with iperf3).
-#   usage: sudo scripts/demo.sh [CHAPTER...]     chapters: 2 3 4 5 names policy (default: all, in order)
+# "kubernetes" replays Contiv's Kubernetes tutorial (multi-host networking with Contiv): pods on two
+# nodes run over CRI by each node's containerd, which executes contivk8s, the CNI plugin.
+#   usage: sudo scripts/demo.sh [CHAPTER...]     chapters: 2 3 4 5 names policy kubernetes (default: all, in order)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -39,9 +41,9 @@ trap cleanup EXIT
 contiv_down >/dev/null 2>&1 || true
 
 CHAPTERS=("$@")
-[ ${#CHAPTERS[@]} -gt 0 ] || CHAPTERS=(2 3 4 5 names policy)
+[ ${#CHAPTERS[@]} -gt 0 ] || CHAPTERS=(2 3 4 5 names policy kubernetes)
 for c in "${CHAPTERS[@]}"; do
-  case "$c" in 2 | 3 | 4 | 5 | names | policy) ;; *) echo "demo.sh: unknown chapter '$c' (chapters: 2 3 4 5 names policy)" >&2; exit 2 ;; esac
+  case "$c" in 2 | 3 | 4 | 5 | names | policy | kubernetes) ;; *) echo "demo.sh: unknown chapter '$c' (chapters: 2 3 4 5 names policy kubernetes)" >&2; exit 2 ;; esac
 done
 
 chapter "Setup: two Docker hosts (h1 = master, h2 = worker), Redis + netmaster on h1, netplugin on both"
@@ -213,6 +215,61 @@ sleep 0.5
 printf '\n\033[32m[h2]$\033[0m iperf3 -c other-c1 -t 3 -f m   (from web-c2)\n'
 nsenter -t "$cli" -n timeout 15 iperf3 -c "$(lab_docker h1 inspect -f '{{(index .NetworkSettings.Networks "app-net").IPAddress}}' other-c1)" -p 5201 -t 3 -f m | tail -4
 wait || true
+}
+
+# kube hN ARGS...: what kubectl + kubelet do on node hN, over its containerd's CRI socket.
+kube() {
+  local h="$1"; shift
+  printf '\n\033[32m[%s]$\033[0m contiv-crictl %s\n' "$h" "$*"
+  dotnet "$ROOT/tests/Contiv.CriCtl/bin/Release/net10.0/Contiv.CriCtl.dll" --endpoint "$(cri_socket "$h")" "$@"
+}
+
+chapter_kubernetes() {
+chapter "Kubernetes: Contiv's Kubernetes tutorial, multi-host networking with the contivk8s CNI plugin"
+# shellcheck source=lib/cri.sh
+source scripts/lib/cri.sh
+bold "Each node runs containerd with its CRI plugin, which executes contivk8s from the node's CNI bin dir with the conflist install.sh ships (/etc/cni/net.d/10-contiv.conflist); netplugin reads the pods' labels from containerd. No kubelet here: contiv-crictl makes the CRI calls kubelet would (RunPodSandbox, CreateContainer, StartContainer, ExecSync)."
+for h in h1 h2; do
+  mkdir -p "$(cri_cni_bin_dir "$h")" "$(cri_cni_conf_dir "$h")"
+  cri_install_reference_plugins "$h" loopback
+  ln -sfn "$CONTIV_ARTIFACTS/contivk8s/contivk8s" "$(cri_cni_bin_dir "$h")/contivk8s"
+  cp scripts/systemd/10-contiv.conflist "$(cri_cni_conf_dir "$h")/"
+  cri_start_containerd "$h"
+done
+on h1 cat "$(cri_cni_conf_dir h1)/10-contiv.conflist"
+if lab_exec h1 "$CONTIV_ARTIFACTS/netctl/netctl" net inspect contiv-net >/dev/null 2>&1; then
+  bold "The tutorial starts from a fresh cluster: chapter 2's contiv-net (no gateway) and its containers go"
+  for h in h1 h2; do lab_docker "$h" rm -f $(lab_docker "$h" ps -aq --filter network=contiv-net) >/dev/null 2>&1 || true; done
+  on h1 netctl net delete contiv-net
+fi
+on h1 netctl net create --subnet=10.1.2.0/24 --gateway=10.1.2.1 contiv-net
+on h1 netctl net ls
+on h1 netctl net inspect contiv-net
+bold "contiv-c1 on the master node (h1), labelled io.contiv.tenant: default, io.contiv.network: contiv-net"
+kube h1 run-pod contiv-c1 --label io.contiv.tenant=default --label io.contiv.network=contiv-net --label k8s-app=contiv-c1 --cgroup-parent "/$LAB_PREFIX-h1/pods" | tee /tmp/demo-c1.id
+local c1 c2; c1=$(cat /tmp/demo-c1.id)
+kube h1 pods
+kube h1 exec "$c1" ifconfig
+bold "contiv-c2 on the worker node (h2)"
+kube h2 run-pod contiv-c2 --label io.contiv.tenant=default --label io.contiv.network=contiv-net --label k8s-app=contiv-c2 --cgroup-parent "/$LAB_PREFIX-h2/pods" | tee /tmp/demo-c2.id
+c2=$(cat /tmp/demo-c2.id); rm -f /tmp/demo-c1.id /tmp/demo-c2.id
+kube h2 pods
+kube h2 exec "$c2" ifconfig eth0
+kube h2 exec "$c2" ping -c 3 10.1.2.2
+bold "A Docker container on the same network (on h2) and the pod on h1 reach each other"
+contiv_wait_docker_network h2 contiv-net
+on h2 docker run -d --name=docker-c3 --net=contiv-net contiv/busybox sleep 600
+on h2 docker exec docker-c3 ping -c 2 10.1.2.2
+kube h1 exec "$c1" ping -c 2 10.1.2.4
+on h1 netctl net inspect contiv-net
+bold "A pod naming a network that does not exist does not start, with Contiv's reason"
+kube h2 run-pod lost --label io.contiv.network=no-such-net || true
+bold "Deleting the pods (CNI DEL) gives their addresses back"
+kube h1 rm-pod contiv-c1
+kube h2 rm-pod contiv-c2
+on h2 docker rm -f docker-c3
+on h1 netctl net inspect contiv-net
+for h in h1 h2; do cri_stop_containerd "$h"; done
 }
 
 for c in "${CHAPTERS[@]}"; do "chapter_$c"; done

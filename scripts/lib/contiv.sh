@@ -40,14 +40,16 @@ contiv_start_netmaster() {
 }
 
 # contiv_start_netplugin hN: the plugin runs in the host's namespaces; dockerd finds its socket in
-# that host's /run/docker/plugins.
+# that host's /run/docker/plugins, contivk8s (run by that host's containerd, scripts/lib/cri.sh) its
+# CNI socket in the host's /run/contiv; pods' labels come from that containerd when it runs.
 contiv_start_netplugin() {
   local h="$1"
   lab_start_daemon "$h" netplugin env CONTIV_LOG_PLUGIN_BODIES="${CONTIV_LOG_PLUGIN_BODIES:-0}" "$CONTIV_ARTIFACTS/netplugin/netplugin" \
     --host "$h" --vtep-ip "$(lab_host_ip "$h")" --vlan-if eth2 --vxlan-port "$CONTIV_VXLAN_PORT" \
     --cluster-store "$(contiv_store_url)" \
     --socket "$(lab_plugins_dir "$h")/netplugin.sock" --state-dir "$(lab_host_dir "$h")/run" \
-    --docker-endpoint "$(lab_docker_host "$h")" >/dev/null
+    --docker-endpoint "$(lab_docker_host "$h")" \
+    --cri-endpoint "$(lab_host_dir "$h")/containerd/containerd.sock" >/dev/null
   lab_wait_for "test -S $(lab_plugins_dir "$h")/netplugin.sock" 30 0.1
 }
 

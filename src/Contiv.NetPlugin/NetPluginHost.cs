@@ -48,6 +48,11 @@ public static class NetPluginHost
         builder.Services.AddSingleton<HostPolicy>();
         builder.Services.AddSingleton<IPodInterfaces>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
         builder.Services.AddSingleton<PodRegistry>();
+        foreach (var source in PodLabelSources(options))
+        {
+            builder.Services.AddSingleton(source);
+        }
+
         builder.Services.AddSingleton<PodNetworks>();
         builder.Services.AddSingleton<ContainerNameResolver>();
         builder.Services.AddSingleton<NetworkDnsListeners>();
@@ -96,6 +101,21 @@ public static class NetPluginHost
         });
         await Task.CompletedTask;
         return app;
+    }
+
+    /// <summary>
+    /// Where pods' labels are read, in order (the first that knows the pod wins): containerd's own
+    /// record of the sandbox (the one that answers while containerd 1.6 runs the CNI ADD, before the
+    /// sandbox is visible over CRI), then the CRI API (runtimes that show the sandbox during ADD).
+    /// </summary>
+    private static IEnumerable<Contiv.Cni.IPodLabelSource> PodLabelSources(PluginOptions options)
+    {
+        if (options.CriEndpoint is { Length: > 0 } cri)
+        {
+            var socket = cri.StartsWith("unix://", StringComparison.Ordinal) ? cri["unix://".Length..] : cri;
+            yield return Contiv.Cri.ContainerdPodLabelSource.ForUnixSocket(socket);
+            yield return new Contiv.Cri.CriPodLabelSource(Contiv.Cri.CriRuntimeClient.ForUnixSocket(socket));
+        }
     }
 
     /// <summary>Creates the socket's directory and removes a stale socket left by a crashed process.</summary>

@@ -75,7 +75,7 @@ public sealed class KubernetesCniTests(ContivLabFixture lab)
             // The pod and a container see each other across hosts, and net inspect lists both.
             (await lab.DockerAsync("h3", "run", "-d", "--name", "k8s-peer", "--net", "k8s-net", "contiv/busybox", "sleep", "600")).EnsureSuccess("run peer");
             var peer = (await lab.DockerAsync("h3", "inspect", "-f", "{{(index .NetworkSettings.Networks \"k8s-net\").IPAddress}}", "k8s-peer")).EnsureSuccess("peer ip").Stdout.Trim();
-            await ContivLabFixture.EventuallyAsync(() => InPodAsync("h2", "pod-a", $"ping -c 1 -W 1 {peer}"), r => r.ExitCode == 0, Converge, "pod -> container ping");
+            await ContivLabFixture.EventuallyAsync(() => InPodAsync("h2", "pod-a", $"busybox ping -c 1 -W 1 {peer}"), r => r.ExitCode == 0, Converge, "pod -> container ping");
             (await lab.DockerAsync("h3", "exec", "k8s-peer", "ping", "-c", "1", "-W", "2", "10.36.0.2")).EnsureSuccess("container -> pod ping");
             Assert.Contains("pod-a@h2=10.36.0.2", await EndpointNamesAsync("k8s-net"));
 
