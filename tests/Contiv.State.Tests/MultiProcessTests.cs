@@ -26,6 +26,14 @@ public sealed class MultiProcessAllocationTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task Processes_sharing_etcd_never_get_the_same_slot()
+    {
+        await using var etcd = await EtcdCluster.StartOrSkipAsync();
+
+        await RunAllocatorsAsync(etcd.UrlWithPrefix("alloc/"), processes: 3, allocationsEach: 300);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task Processes_sharing_an_embedded_store_never_get_the_same_slot()
     {
         using var directory = TempDirectory.Create("contiv-state-");

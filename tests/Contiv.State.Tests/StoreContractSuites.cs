@@ -38,3 +38,12 @@ public sealed class EmbeddedStoreContractTests : KeyValueStoreContractTests
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>The contract against a one-member etcd cluster: one member per class, a fresh key prefix per test.</summary>
+public sealed class EtcdStoreContractTests(EtcdServerFixture etcd) : KeyValueStoreContractTests, IClassFixture<EtcdServerFixture>
+{
+    private readonly string _prefix = RedisServerFixture.UniquePrefix("contract");
+
+    protected override Task<IKeyValueStore> CreateInstanceAsync() =>
+        Task.FromResult(KeyValueStoreFactory.Create(etcd.Cluster.UrlWithPrefix(_prefix)));
+}
