@@ -146,6 +146,10 @@ internal sealed class EtcdEndpoints : IDisposable
             // An attempt that hits its time limit is an OperationCanceledException for the retry
             // pipeline, not an RpcException(Cancelled) that looks like a server answer.
             ThrowOperationCanceledOnCancellation = true,
+            // After a failed connect the channel refuses calls until its reconnect backoff ends
+            // (up to 2 minutes by default): a restarted member must be usable again within a second.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(1),
         });
     }
 

@@ -42,9 +42,17 @@ public sealed partial class EtcdKeyValueStore
         _ => false,
     };
 
-    /// <summary>True when the request provably never left this process: the member refused the connection.</summary>
+    /// <summary>
+    /// True when the request provably never became a proposal: the member refused the connection, or
+    /// (require-leader) answered that it has no leader before proposing anything.
+    /// </summary>
     private static bool WasRejectedBeforeSending(Exception exception)
     {
+        if (exception is RpcException { StatusCode: StatusCode.Unavailable } noLeader && noLeader.Status.Detail == "etcdserver: no leader")
+        {
+            return true;
+        }
+
         for (var current = exception; current is not null; current = current is RpcException rpc ? rpc.Status.DebugException : current.InnerException)
         {
             if (current is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
