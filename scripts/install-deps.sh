@@ -13,8 +13,11 @@ set -euo pipefail
 # nftables + conntrack: the policy tests observe the kernel's tables and connection tracking with `nft` and `conntrack`
 # containernetworking-plugins: the CNI reference plugins (bridge, host-local, loopback in /usr/lib/cni) that
 #   containerd's CRI runs in tests/Contiv.Cri.Tests (containerd itself, with ctr, comes with docker.io)
+# etcd-server + etcd-client: the etcd store's tests start private etcd members (one, or a 3-member cluster on
+#   127.0.0.1 free ports) from /usr/bin/etcd; etcdctl sets up users for the auth test (the packaged etcd.service
+#   is not used: the tests never touch port 2379)
 PKGS=(docker.io redis-server busybox-static iproute2 tcpdump iperf3 jq procps util-linux bind9-dnsutils curl clang zlib1g-dev
-  ethtool zsh systemd nftables conntrack containernetworking-plugins)
+  ethtool zsh systemd nftables conntrack containernetworking-plugins etcd-server etcd-client)
 # shellcheck disable=SC2206
 [ -n "${EXTRA_PKGS:-}" ] && PKGS+=($EXTRA_PKGS)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -9,7 +9,7 @@ var listenUrl = new Option<string>("--listen-url")
 };
 var clusterStore = new Option<string>("--cluster-store", "--store")
 {
-    Description = "State store: redis://host:port, redis+unix:///path.sock, or embedded:///dir",
+    Description = "State store: etcd://host1:2379,host2:2379,host3:2379[?cacert=..&cert=..&key=..&user=..&password=..], redis://host:port, redis+unix:///path.sock, or embedded:///dir",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTIV_CLUSTER_STORE") ?? "embedded:///var/lib/contiv",
 };
 var fwdMode = new Option<string>("--fwd-mode", "--fwdmode")

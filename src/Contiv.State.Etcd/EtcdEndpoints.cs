@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Contiv.State.Etcd.Api;
 using Grpc.Core;
@@ -153,19 +154,20 @@ internal sealed class EtcdEndpoints : IDisposable
         });
     }
 
+    /// <summary>Reads the certificate files once, when the store is opened: a wrong path is a configuration error.</summary>
     private static SslClientAuthenticationOptions CreateTlsOptions(EtcdStoreOptions options)
     {
         var tls = new SslClientAuthenticationOptions();
         if (options.ClientCertificateFile is { } certificateFile)
         {
-            tls.ClientCertificates = [X509Certificate2.CreateFromPemFile(certificateFile, options.ClientKeyFile)];
+            tls.ClientCertificates = [ReadPem(() => X509Certificate2.CreateFromPemFile(certificateFile, options.ClientKeyFile), $"client certificate '{certificateFile}' with key '{options.ClientKeyFile}'")];
         }
 
         if (options.CaCertificateFile is { } caFile)
         {
             // Trust exactly the cluster's CA (etcdctl --cacert), not the system's.
             var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(caFile);
+            ReadPem(() => authorities.ImportFromPemFile(caFile), $"CA file '{caFile}'");
             tls.CertificateChainPolicy = new X509ChainPolicy
             {
                 TrustMode = X509ChainTrustMode.CustomRootTrust,
@@ -175,5 +177,19 @@ internal sealed class EtcdEndpoints : IDisposable
         }
 
         return tls;
+    }
+
+    private static void ReadPem(Action read, string what) => ReadPem<object?>(() => { read(); return null; }, what);
+
+    private static T ReadPem<T>(Func<T> read, string what)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new ArgumentException($"etcd store: cannot read the {what}: {exception.Message}", exception);
+        }
     }
 }

@@ -30,6 +30,12 @@ public sealed partial class EtcdKeyValueStore
         return builder.AddTimeout(options.AttemptTimeout).Build();
     }
 
+    /// <summary>Wrong user or password, or none for a cluster with authentication on: retrying cannot help.</summary>
+    private static bool IsRefusedCredentials(RpcException exception) =>
+        exception.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.FailedPrecondition
+        && exception.Status.Detail is "etcdserver: authentication failed, invalid user ID or password" or "etcdserver: user name is empty"
+            or "etcdserver: permission denied" or "etcdserver: authentication is not enabled";
+
     /// <summary>Failures another member, or the same one a moment later, may not have.</summary>
     private static bool IsTransient(Exception exception) => exception switch
     {
@@ -90,6 +96,10 @@ public sealed partial class EtcdKeyValueStore
                     }
                 },
                 cancellationToken);
+        }
+        catch (RpcException exception) when (IsRefusedCredentials(exception))
+        {
+            throw new StoreUnavailableException($"state store {Description} refused the credentials{(_options.User is { } user ? $" of user '{user}'" : " (none given: add user= and password=)")}: {exception.Status.Detail}", exception);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && (IsTransient(exception) || exception is OperationCanceledException))
         {

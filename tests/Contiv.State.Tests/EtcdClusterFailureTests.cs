@@ -77,7 +77,7 @@ public sealed class EtcdClusterFailureTests
             var slots = taken.ToList();
             Assert.Equal(slots.Count, slots.Distinct().Count());
             Assert.Equal(8 * TakesPerWorker, slots.Count + unavailable.Count);
-            Assert.All(unavailable, failure => Assert.Contains(etcd.Url, failure.Message, StringComparison.Ordinal));
+            Assert.All(unavailable, failure => Assert.Contains(etcd.Description, failure.Message, StringComparison.Ordinal));
 
             // The pool and the lease records agree with what the callers were told: every success is
             // taken and has its record; only a failure whose outcome is unknown may have taken one more.
@@ -126,7 +126,7 @@ public sealed class EtcdClusterFailureTests
             failures.Add(await FailsFastAsync(() => store.GetAsync(["before"], Cancellation)));
         }
 
-        Assert.All(failures, failure => Assert.Contains(etcd.Url, failure.Message, StringComparison.Ordinal));
+        Assert.All(failures, failure => Assert.Contains(etcd.Description, failure.Message, StringComparison.Ordinal));
         TestContext.Current.TestOutputHelper?.WriteLine(failures[0].Message);
 
         foreach (var member in lost)

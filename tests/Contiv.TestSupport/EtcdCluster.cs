@@ -32,6 +32,7 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     private readonly TempDirectory _directory;
     private readonly EtcdMember[] _members;
+    private readonly HttpClient _http;
 
     static EtcdCluster()
     {
@@ -45,11 +46,13 @@ public sealed class EtcdCluster : IAsyncDisposable
         };
     }
 
-    private EtcdCluster(TempDirectory directory, int members)
+    private EtcdCluster(TempDirectory directory, int members, bool tls)
     {
         _directory = directory;
+        Tls = tls ? EtcdTlsFiles.Create(directory.Combine("tls")) : null;
+        _http = Tls is null ? Http : CreateTlsClient(Tls);
         var token = "contiv-test-" + Guid.NewGuid().ToString("N")[..12];
-        _members = [.. Enumerable.Range(0, members).Select(i => new EtcdMember($"m{i}", directory.Combine($"m{i}"), FindFreePort(), FindFreePort(), token))];
+        _members = [.. Enumerable.Range(0, members).Select(i => new EtcdMember($"m{i}", directory.Combine($"m{i}"), FindFreePort(), FindFreePort(), token, Tls))];
         var initialCluster = string.Join(',', _members.Select(member => $"{member.Name}=http://{Host}:{member.PeerPort}"));
         foreach (var member in _members)
         {
@@ -70,35 +73,41 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     public int Count => _members.Length;
 
-    /// <summary><c>etcd://127.0.0.1:P1,127.0.0.1:P2,...</c>: every member's client port.</summary>
-    public string Url => "etcd://" + string.Join(',', _members.Select(member => $"{Host}:{member.ClientPort}"));
+    /// <summary>The CA and certificates when started with TLS (members require client certificates), else null.</summary>
+    public EtcdTlsFiles? Tls { get; }
 
-    public string UrlWithPrefix(string prefix) => $"{Url}?prefix={Uri.EscapeDataString(prefix)}";
+    /// <summary><c>etcd://127.0.0.1:P1,127.0.0.1:P2,...</c>: every member's client port (plus the TLS files' parameters).</summary>
+    public string Url => Description + (Tls is null ? string.Empty : "?" + Tls.UrlParameters);
+
+    /// <summary>How the store names this cluster in messages: <c>etcd://</c> (or <c>etcds://</c>) and the endpoints.</summary>
+    public string Description => (Tls is null ? "etcd://" : "etcds://") + string.Join(',', _members.Select(member => $"{Host}:{member.ClientPort}"));
+
+    public string UrlWithPrefix(string prefix) => $"{Url}{(Tls is null ? '?' : '&')}prefix={Uri.EscapeDataString(prefix)}";
 
     public bool IsRunning(int member) => _members[member].IsRunning;
 
     public int ClientPort(int member) => _members[member].ClientPort;
 
     /// <summary>Starts a cluster, or skips the calling test when etcd is not installed.</summary>
-    public static Task<EtcdCluster> StartOrSkipAsync(int members = 1)
+    public static Task<EtcdCluster> StartOrSkipAsync(int members = 1, bool tls = false)
     {
         if (UnavailableReason is { } reason)
         {
             Prerequisite.Missing(reason);
         }
 
-        return StartNewAsync(members);
+        return StartNewAsync(members, tls);
     }
 
     /// <summary>Starts a cluster of <paramref name="members"/> and waits until it has a leader.</summary>
-    public static async Task<EtcdCluster> StartNewAsync(int members = 1)
+    public static async Task<EtcdCluster> StartNewAsync(int members = 1, bool tls = false)
     {
         if (UnavailableReason is { } reason)
         {
             throw new InvalidOperationException(reason);
         }
 
-        var cluster = new EtcdCluster(TempDirectory.Create("contiv-etcd-"), members);
+        var cluster = new EtcdCluster(TempDirectory.Create("contiv-etcd-"), members, tls);
         try
         {
             await Task.WhenAll(Enumerable.Range(0, members).Select(cluster.StartAsync));
@@ -128,7 +137,7 @@ public sealed class EtcdCluster : IAsyncDisposable
             // /health is true once the member has a leader and serves (a lone member of three never does).
             try
             {
-                var health = await Http.GetStringAsync(new Uri($"http://{Host}:{process.ClientPort}/health"));
+                var health = await _http.GetStringAsync(new Uri($"{process.ClientUrl}/health"));
                 if (health.Contains("\"true\"", StringComparison.Ordinal))
                 {
                     return;
@@ -168,6 +177,42 @@ public sealed class EtcdCluster : IAsyncDisposable
         Running.TryRemove(_members[member], out _);
     }
 
+    /// <summary>
+    /// Creates <paramref name="user"/> with the root role and turns authentication on, with etcdctl
+    /// (Debian package etcd-client); skips the calling test when etcdctl is missing.
+    /// </summary>
+    public async Task EnableAuthenticationAsync(string user, string password)
+    {
+        var etcdctl = Prerequisite.FindOnPath("etcdctl");
+        if (etcdctl is null)
+        {
+            Prerequisite.MissingPackage("etcdctl", "etcd-client");
+        }
+
+        var endpoints = string.Join(',', _members.Where(member => member.IsRunning).Select(member => member.ClientUrl));
+        string[][] commands = [["user", "add", user, "--new-user-password=" + password], ["user", "grant-role", user, "root"], ["auth", "enable"]];
+        foreach (var command in commands)
+        {
+            var startInfo = new ProcessStartInfo(etcdctl) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            startInfo.Environment["ETCDCTL_API"] = "3";
+            startInfo.ArgumentList.Add("--endpoints=" + endpoints);
+            foreach (var argument in command)
+            {
+                startInfo.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(startInfo)!;
+            using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            var output = process.StandardOutput.ReadToEndAsync(cancellation.Token);
+            var error = process.StandardError.ReadToEndAsync(cancellation.Token);
+            await process.WaitForExitAsync(cancellation.Token);
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"etcdctl {string.Join(' ', command)} failed ({process.ExitCode}): {await output}{await error}");
+            }
+        }
+    }
+
     /// <summary>The index of the member the running members agree is the leader (retried while an election runs).</summary>
     public async Task<int> LeaderIndexAsync()
     {
@@ -187,7 +232,7 @@ public sealed class EtcdCluster : IAsyncDisposable
                 {
                     // The gRPC gateway's JSON form of Maintenance.Status (uint64s are strings).
                     using var content = new StringContent("{}", Encoding.UTF8, "application/json");
-                    using var reply = await Http.PostAsync(new Uri($"http://{Host}:{_members[i].ClientPort}/v3/maintenance/status"), content);
+                    using var reply = await _http.PostAsync(new Uri($"{_members[i].ClientUrl}/v3/maintenance/status"), content);
                     using var json = JsonDocument.Parse(await reply.Content.ReadAsStringAsync());
                     ids[json.RootElement.GetProperty("header").GetProperty("member_id").GetString()!] = i;
                     if (json.RootElement.TryGetProperty("leader", out var value) && value.GetString() is { } id && id != "0")
@@ -223,10 +268,29 @@ public sealed class EtcdCluster : IAsyncDisposable
             member.Dispose();
         }
 
+        if (!ReferenceEquals(_http, Http))
+        {
+            _http.Dispose();
+        }
+
         _directory.Dispose();
     }
 
     public override string ToString() => $"etcd cluster {Url} (dir {_directory.Path})";
+
+    /// <summary>An HTTP client for the members' own endpoints (/health, the gateway) that presents the client certificate.</summary>
+    private static HttpClient CreateTlsClient(EtcdTlsFiles tls)
+    {
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.ClientCertificates = [tls.LoadClientCertificate()];
+        handler.SslOptions.CertificateChainPolicy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+        {
+            TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(tls.LoadAuthorities());
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+    }
 
     private static int FindFreePort()
     {
@@ -238,7 +302,7 @@ public sealed class EtcdCluster : IAsyncDisposable
     }
 
     /// <summary>One etcd process: its name, ports, data directory and log (what it printed).</summary>
-    private sealed class EtcdMember(string name, string dataDirectory, int clientPort, int peerPort, string clusterToken) : IDisposable
+    private sealed class EtcdMember(string name, string dataDirectory, int clientPort, int peerPort, string clusterToken, EtcdTlsFiles? tls) : IDisposable
     {
         private readonly ConcurrentQueue<string> _log = new();
         private Process? _process;
@@ -248,6 +312,8 @@ public sealed class EtcdCluster : IAsyncDisposable
         public int ClientPort { get; } = clientPort;
 
         public int PeerPort { get; } = peerPort;
+
+        public string ClientUrl => $"{(tls is null ? "http" : "https")}://{Host}:{ClientPort}";
 
         public string InitialCluster { get; set; } = string.Empty;
 
@@ -266,8 +332,8 @@ public sealed class EtcdCluster : IAsyncDisposable
             [
                 "--name", Name,
                 "--data-dir", dataDirectory,
-                "--listen-client-urls", $"http://{Host}:{ClientPort}",
-                "--advertise-client-urls", $"http://{Host}:{ClientPort}",
+                "--listen-client-urls", ClientUrl,
+                "--advertise-client-urls", ClientUrl,
                 "--listen-peer-urls", $"http://{Host}:{PeerPort}",
                 "--initial-advertise-peer-urls", $"http://{Host}:{PeerPort}",
                 "--initial-cluster", InitialCluster,
@@ -281,6 +347,15 @@ public sealed class EtcdCluster : IAsyncDisposable
             foreach (var argument in arguments)
             {
                 startInfo.ArgumentList.Add(argument);
+            }
+
+            if (tls is not null)
+            {
+                // Clients must present a certificate signed by the test CA (peers stay on plain HTTP).
+                foreach (var argument in new[] { "--cert-file", tls.MemberCertificateFile, "--key-file", tls.MemberKeyFile, "--trusted-ca-file", tls.CaFile, "--client-cert-auth" })
+                {
+                    startInfo.ArgumentList.Add(argument);
+                }
             }
 
             _process = Process.Start(startInfo) ?? throw new InvalidOperationException($"cannot start {ServerPath}");
