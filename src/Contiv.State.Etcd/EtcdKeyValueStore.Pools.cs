@@ -14,6 +14,13 @@ public sealed partial class EtcdKeyValueStore
     private readonly ConcurrentDictionary<string, CachedPool> _poolCache = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// One take or release per pool at a time in this process: callers here would otherwise race each
+    /// other's compare-and-swap, and every lost race is a Txn through the quorum too. Queued behind
+    /// each other they start from the version the previous one wrote, one Txn each.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _poolGates = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// Takes a slot by compare-and-swap of the pool record: one Txn compares the record's mod revision
     /// with the one this store last saw (and the call's receipt's absence), writes the new bitmap, the
     /// version, the record key and the receipt on success, and on failure reads back the receipt, the
@@ -31,6 +38,7 @@ public sealed partial class EtcdKeyValueStore
     public async Task<PoolTakeResult> TakeFromPoolAsync(PoolTake take, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckTake(take);
+        using var turn = await WaitForPoolTurnAsync(take.Pool, cancellationToken);
         var receipt = NewPoolReceiptKey();
         var attempts = new CommitAttempts();
         _poolCache.TryGetValue(take.Pool, out var cached);
@@ -87,7 +95,7 @@ public sealed partial class EtcdKeyValueStore
                 cancellationToken);
             if (response.Succeeded)
             {
-                _poolCache[take.Pool] = new CachedPool(next, response.Header.Revision, IsFresh: false);
+                Remember(take.Pool, new CachedPool(next, response.Header.Revision, IsFresh: false));
                 return result;
             }
 
@@ -103,13 +111,14 @@ public sealed partial class EtcdKeyValueStore
                 return new PoolTakeResult(PoolTakeOutcome.NoPool, -1, 0, 0);
             }
 
-            await BackOffAfterConflictAsync(take.Pool, conflicts, cancellationToken);
+            CheckConflicts(take.Pool, conflicts);
         }
     }
 
     public async Task<bool> ReleaseToPoolAsync(PoolRelease release, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckRelease(release);
+        using var turn = await WaitForPoolTurnAsync(release.Pool, cancellationToken);
         var receipt = NewPoolReceiptKey();
         var attempts = new CommitAttempts();
         _poolCache.TryGetValue(release.Pool, out var cached);
@@ -164,7 +173,7 @@ public sealed partial class EtcdKeyValueStore
                 cancellationToken);
             if (response.Succeeded)
             {
-                _poolCache[release.Pool] = new CachedPool(next, response.Header.Revision, IsFresh: false);
+                Remember(release.Pool, new CachedPool(next, response.Header.Revision, IsFresh: false));
                 return true;
             }
 
@@ -180,7 +189,7 @@ public sealed partial class EtcdKeyValueStore
                 return false;
             }
 
-            await BackOffAfterConflictAsync(release.Pool, conflicts, cancellationToken);
+            CheckConflicts(release.Pool, conflicts);
         }
     }
 
@@ -211,17 +220,16 @@ public sealed partial class EtcdKeyValueStore
             int.Parse(parts[2], CultureInfo.InvariantCulture));
     }
 
-    /// <summary>After a few lost races in a row, a short random pause spreads the contenders out.</summary>
-    private async Task BackOffAfterConflictAsync(string pool, int conflicts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Gives up after too many lost races. There is no pause between attempts: the failed Txn brought
+    /// the newest version back, and waiting would only let it go stale (a caller that paused kept
+    /// losing to callers that did not).
+    /// </summary>
+    private void CheckConflicts(string pool, int conflicts)
     {
         if (conflicts + 1 >= _options.MaxPoolConflicts)
         {
             throw new StoreConflictException($"address pool {pool} in {Description}: lost {conflicts + 1} compare-and-swap races in a row");
-        }
-
-        if (conflicts >= 2)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 + Math.Min(conflicts, 20))), cancellationToken);
         }
     }
 
@@ -265,14 +273,36 @@ public sealed partial class EtcdKeyValueStore
 
         var addressPool = new AddressPool(BinaryPrimitives.ReadUInt32BigEndian(bytes), size, version, bytes[8..].ToArray());
         var cached = new CachedPool(addressPool, record.ModRevision, IsFresh: true);
-        _poolCache[pool] = cached with { IsFresh = false };
+        Remember(pool, cached with { IsFresh = false });
         return new PoolRead(receipt, cached);
     }
+
+    /// <summary>Waits (bounded: never longer than a few operations) until no other call of this process works on the pool.</summary>
+    private async Task<PoolTurn> WaitForPoolTurnAsync(string pool, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var gate = _poolGates.GetOrAdd(pool, static _ => new SemaphoreSlim(1, 1));
+        if (!await gate.WaitAsync(3 * (_options.OperationTimeout + _options.AttemptTimeout), cancellationToken))
+        {
+            throw new StoreUnavailableException($"state store {Description} is unreachable: earlier calls on address pool {pool} did not finish in time");
+        }
+
+        return new PoolTurn(gate);
+    }
+
+    /// <summary>Caches a pool version unless a newer one (written or read by a concurrent call) is there.</summary>
+    private void Remember(string pool, CachedPool version) =>
+        _poolCache.AddOrUpdate(pool, version, (_, current) => current.ModRevision > version.ModRevision ? current : version);
 
     /// <summary>A pool version and its record's mod revision; fresh when just read from the cluster (not from cache).</summary>
     private sealed record CachedPool(AddressPool Pool, long ModRevision, bool IsFresh);
 
     private readonly record struct PoolRead(string? Receipt, CachedPool? Pool);
+
+    private readonly struct PoolTurn(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
 }
 
 /// <summary>
