@@ -29,6 +29,28 @@ public sealed class MultiProcessAllocationTests
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Hosts_allocating_with_leases_from_a_three_member_etcd_cluster_never_share_an_address()
+    {
+        await using var etcd = await EtcdCluster.StartOrSkipAsync(members: 3);
+        await AllocateConcurrentlyAsync(etcd.UrlWithPrefix("leases/"), "leases", 200);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Hosts_creating_networks_concurrently_on_etcd_never_share_a_vni()
+    {
+        await using var etcd = await EtcdCluster.StartOrSkipAsync(members: 3);
+        var url = etcd.UrlWithPrefix("tags/");
+        await using (var store = KeyValueStoreFactory.Create(url))
+        {
+            await new ContivControl(store).InitializeAsync();
+        }
+
+        var results = await RunAsync("networks", url, "net", 30, i => $"p{i}");
+        var vnis = results.SelectMany(r => r).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(Enumerable.Range(1, Processes * 30), vnis.Order());
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Processes_allocating_from_one_embedded_store_never_share_an_address()
     {
         using var directory = TempDirectory.Create("contiv-cp-embedded-");
