@@ -197,6 +197,36 @@ public sealed class EtcdClusterFailureTests
         Assert.False(changes.SawResync);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_watch_that_cannot_resume_because_history_was_compacted_asks_for_a_resync()
+    {
+        await using var etcd = await EtcdCluster.StartOrSkipAsync(members: 3);
+        var prefix = RedisServerFixture.UniquePrefix("compact");
+        // The subscriber knows only m0, so its watch is down while m0 is; the writer uses the others.
+        var onlyFirst = $"etcd://{EtcdCluster.Host}:{etcd.ClientPort(0)}?prefix={Uri.EscapeDataString(prefix)}";
+        var others = $"etcd://{EtcdCluster.Host}:{etcd.ClientPort(1)},{EtcdCluster.Host}:{etcd.ClientPort(2)}?prefix={Uri.EscapeDataString(prefix)}";
+        await using var subscriber = KeyValueStoreFactory.Create(onlyFirst);
+        await using var writer = KeyValueStoreFactory.Create(others);
+        var changes = new ChangeRecorder();
+        using var subscription = subscriber.Subscribe("k/", changes.Record);
+        Assert.True(await writer.TryCommitAsync([], [new KeyWrite("k/before", "v")], Cancellation));
+        await changes.WaitForKeyAsync("k/before", TimeSpan.FromSeconds(10));
+
+        await etcd.KillAsync(0);
+        Assert.True(await writer.TryCommitAsync([], [new KeyWrite("k/missed", "v")], Cancellation));
+        // Compacting at revision R keeps R itself: a second change puts the first one's revision out of reach.
+        Assert.True(await writer.TryCommitAsync([], [new KeyWrite("other/missed", "v")], Cancellation));
+        await etcd.CompactAsync(member: 1);
+        await etcd.StartAsync(0);
+
+        // The change made while the watch was down is gone from etcd's history: the subscriber is told
+        // to re-read, and hears later changes again.
+        await changes.WaitForResyncAsync(TimeSpan.FromSeconds(20));
+        Assert.True(await writer.TryCommitAsync([], [new KeyWrite("k/after", "v")], Cancellation));
+        await changes.WaitForKeyAsync("k/after", TimeSpan.FromSeconds(10));
+        Assert.Equal("v", (await subscriber.GetAsync(["k/missed"], Cancellation))["k/missed"]);
+    }
+
     private static async Task<StoreUnavailableException> FailsFastAsync<T>(Func<Task<T>> operation)
     {
         var timer = Stopwatch.StartNew();

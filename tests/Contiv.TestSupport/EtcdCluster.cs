@@ -213,6 +213,23 @@ public sealed class EtcdCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Compacts the cluster's history up to its current revision (through <paramref name="member"/>'s
+    /// gRPC gateway), so watches that would resume from an older revision cannot. Returns that revision.
+    /// </summary>
+    public async Task<long> CompactAsync(int member)
+    {
+        var url = _members[member].ClientUrl;
+        using var range = new StringContent("{\"key\":\"AA==\"}", Encoding.UTF8, "application/json");
+        using var reply = await _http.PostAsync(new Uri($"{url}/v3/kv/range"), range);
+        using var json = JsonDocument.Parse(await reply.Content.ReadAsStringAsync());
+        var revision = long.Parse(json.RootElement.GetProperty("header").GetProperty("revision").GetString()!, CultureInfo.InvariantCulture);
+        using var compact = new StringContent($"{{\"revision\":\"{revision}\",\"physical\":true}}", Encoding.UTF8, "application/json");
+        using var compacted = await _http.PostAsync(new Uri($"{url}/v3/kv/compaction"), compact);
+        compacted.EnsureSuccessStatusCode();
+        return revision;
+    }
+
     /// <summary>The index of the member the running members agree is the leader (retried while an election runs).</summary>
     public async Task<int> LeaderIndexAsync()
     {
