@@ -65,9 +65,20 @@ internal sealed class ReplyDroppingProxy : IAsyncDisposable
         }
     }
 
+    private async Task ResetAfterAsync(Socket from, Socket to, TimeSpan delay)
+    {
+        await Task.Delay(delay);
+        from.LingerState = new LingerOption(true, 0);
+        to.LingerState = new LingerOption(true, 0);
+        from.Close();
+        to.Close();
+        Dropped.TrySetResult();
+    }
+
     private async Task PumpAsync(Socket from, Socket to, bool replies)
     {
         var buffer = new byte[64 * 1024];
+        var swallowing = false;
         try
         {
             while (true)
@@ -81,13 +92,16 @@ internal sealed class ReplyDroppingProxy : IAsyncDisposable
 
                 if (replies && Interlocked.Exchange(ref _dropNextReply, 0) == 1)
                 {
-                    // Reset both sides (linger 0: RST, not FIN), so the client sees a broken call.
-                    from.LingerState = new LingerOption(true, 0);
-                    to.LingerState = new LingerOption(true, 0);
-                    from.Close();
-                    to.Close();
-                    Dropped.TrySetResult();
-                    return;
+                    // The first bytes may be flow control or a ping sent as the request arrived, before
+                    // it applied: swallow everything for a moment (the request completes meanwhile),
+                    // then reset both sides (linger 0: RST, not FIN), so the client sees a broken call.
+                    _ = ResetAfterAsync(from, to, TimeSpan.FromMilliseconds(500));
+                    swallowing = true;
+                }
+
+                if (swallowing)
+                {
+                    continue;
                 }
 
                 await to.SendAsync(buffer.AsMemory(0, read), _stop.Token);
