@@ -1,4 +1,5 @@
 using Contiv.Cri;
+using Contiv.Cri.V1;
 using Grpc.Core;
 
 // contiv-crictl --endpoint SOCKET COMMAND ...: what kubectl + kubelet would do on one node, over CRI.
