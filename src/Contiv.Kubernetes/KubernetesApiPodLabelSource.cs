@@ -52,6 +52,8 @@ public sealed class KubernetesApiPodLabelSource : IPodLabelSource, IDisposable
         // API servers speak HTTP/2 over TLS, but a plain-HTTP endpoint (kubectl proxy, a test) does
         // not upgrade, so let the client settle on HTTP/1.1 where that is all there is.
         config.DisableHttp2 = !config.Host.StartsWith("https:", StringComparison.OrdinalIgnoreCase);
+        // The API server's audit log names the caller by this.
+        config.UserAgent = "contiv-netplugin";
         Server = config.Host.TrimEnd('/');
         try
         {

@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 namespace Contiv.Kubernetes.Tests;
 
 /// <summary>What the fake API server saw of one request.</summary>
-internal sealed record RecordedRequest(string Method, string Path, string? Accept, string? Authorization, string? ClientCertificateThumbprint);
+internal sealed record RecordedRequest(string Method, string Path, string? Accept, string? Authorization, string? UserAgent, string? ClientCertificateThumbprint);
 
 /// <summary>
 /// A stand-in for the Kubernetes API server on 127.0.0.1 (Kestrel, plain HTTP or HTTPS, optionally
@@ -58,7 +58,8 @@ internal sealed class FakeApiServer : IAsyncDisposable
         {
             var certificate = await context.Connection.GetClientCertificateAsync();
             server.Requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "",
-                context.Request.Headers.Accept.ToString(), context.Request.Headers.Authorization.ToString(), certificate?.Thumbprint));
+                context.Request.Headers.Accept.ToString(), context.Request.Headers.Authorization.ToString(), context.Request.Headers.UserAgent.ToString(),
+                certificate?.Thumbprint));
             await server.Respond(context, server.Requests.Count - 1);
         });
         await app.StartAsync();

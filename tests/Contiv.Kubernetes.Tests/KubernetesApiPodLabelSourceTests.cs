@@ -46,6 +46,7 @@ public sealed class KubernetesApiPodLabelSourceTests
         Assert.Equal("/api/v1/namespaces/default/pods/contiv-c1", request.Path);
         Assert.Equal("application/json", request.Accept);
         Assert.Equal($"Bearer {Token}", request.Authorization);
+        Assert.Equal("contiv-netplugin", request.UserAgent);
         Assert.Equal("kubernetes api", source.Name);
     }
 
@@ -276,7 +277,7 @@ public sealed class KubernetesApiPodLabelSourceTests
 
         var error = await Assert.ThrowsAsync<PodLabelSourceException>(() => source.FindLabelsAsync(SeedPod, Ct));
 
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(2));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3));
         Assert.EndsWith("no answer within 1s", error.Message, StringComparison.Ordinal);
     }
 

@@ -104,4 +104,23 @@ public sealed class KubernetesConfigTests
 
         Assert.Contains(Path.Combine(folder.Path, "token"), error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void From_environment_uses_the_kubeconfig_when_one_is_given()
+    {
+        using var folder = new TestFolder();
+        var path = Kubeconfigs.Write(folder, "https://127.0.0.1:6443", token: "t");
+
+        using var source = KubernetesApiPodLabelSource.FromEnvironment(path);
+
+        Assert.Equal("https://127.0.0.1:6443", source?.Server);
+    }
+
+    [Fact]
+    public void From_environment_outside_a_cluster_without_a_kubeconfig_is_null()
+    {
+        Assert.SkipWhen(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is { Length: > 0 }, "this process runs in a Kubernetes pod");
+
+        Assert.Null(KubernetesApiPodLabelSource.FromEnvironment(null));
+    }
 }
