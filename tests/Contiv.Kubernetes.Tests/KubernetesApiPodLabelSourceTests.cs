@@ -124,6 +124,45 @@ public sealed class KubernetesApiPodLabelSourceTests
     }
 
     [Fact]
+    public async Task Reads_certificate_files_named_relative_to_the_kubeconfig_and_keeps_the_servers_path()
+    {
+        using var serverCertificate = TestCertificates.CreateServer();
+        await using var server = await FakeApiServer.StartAsync(serverCertificate, requireClientCertificate: true);
+        server.Respond = (context, _) => context.Request.Path == "/k8s/clusters/c-7x2/api/v1/namespaces/default/pods/contiv-c1"
+            ? FakeApiServer.ServeAsync(context, 200, "pod-contiv-c1.json")
+            : FakeApiServer.ServeAsync(context, 404, "status-404-pod-not-found.json");
+        var (clientCertificate, certificatePem, keyPem) = TestCertificates.CreateClient();
+        using var _ = clientCertificate;
+        using var folder = new TestFolder();
+        Directory.CreateDirectory(Path.Combine(folder.Path, "pki"));
+        folder.Write("pki/ca.crt", serverCertificate.ExportCertificatePem());
+        folder.Write("pki/netplugin.crt", certificatePem);
+        folder.Write("pki/netplugin.key", keyPem);
+        var kubeconfig = folder.Write("kubeconfig", $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: rancher
+              cluster:
+                server: {server.Url}/k8s/clusters/c-7x2
+                certificate-authority: pki/ca.crt
+            contexts:
+            - name: node
+              context: {"{"}cluster: rancher, user: netplugin{"}"}
+            current-context: node
+            users:
+            - name: netplugin
+              user:
+                client-certificate: pki/netplugin.crt
+                client-key: pki/netplugin.key
+            """);
+        using var source = KubernetesApiPodLabelSource.FromKubeconfig(kubeconfig);
+
+        Assert.Equal("contiv-net", (await source.FindLabelsAsync(SeedPod, Ct))?["io.contiv.network"]);
+        Assert.Equal(clientCertificate.Thumbprint, Assert.Single(server.Requests).ClientCertificateThumbprint);
+    }
+
+    [Fact]
     public async Task Reads_in_cluster_config_from_the_service_account_folder()
     {
         using var serverCertificate = TestCertificates.CreateServer();

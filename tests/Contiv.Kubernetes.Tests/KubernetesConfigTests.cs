@@ -61,6 +61,30 @@ public sealed class KubernetesConfigTests
     }
 
     [Fact]
+    public void A_user_needing_a_credential_plugin_is_an_error_saying_so()
+    {
+        using var folder = new TestFolder();
+        var path = folder.Write("kubeconfig", """
+            apiVersion: v1
+            clusters:
+            - name: eks
+              cluster: {server: "https://127.0.0.1:6443"}
+            contexts:
+            - name: eks
+              context: {cluster: eks, user: aws}
+            current-context: eks
+            users:
+            - name: aws
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws, args: [eks, get-token]}
+            """);
+
+        var error = Assert.Throws<KubernetesConfigException>(() => KubernetesApiPodLabelSource.FromKubeconfig(path));
+
+        Assert.Contains("credential plugin", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_token_file_is_an_error_naming_it()
     {
         using var folder = new TestFolder();
