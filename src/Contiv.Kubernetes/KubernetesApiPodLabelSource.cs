@@ -191,7 +191,11 @@ public sealed class KubernetesApiPodLabelSource : IPodLabelSource, IDisposable
         customChain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         if (chain is not null)
         {
-            customChain.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+            // Intermediates the server sent with its certificate.
+            foreach (var element in chain.ChainElements)
+            {
+                customChain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
         }
         return customChain.Build(certificate as X509Certificate2 ?? new X509Certificate2(certificate));
     }
