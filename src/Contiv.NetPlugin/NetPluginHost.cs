@@ -121,8 +121,8 @@ public static class NetPluginHost
         if (options.CriEndpoint is { Length: > 0 } cri)
         {
             var socket = cri.StartsWith("unix://", StringComparison.Ordinal) ? cri["unix://".Length..] : cri;
-            yield return Contiv.Cri.ContainerdPodLabelSource.ForUnixSocket(socket);
-            yield return new Contiv.Cri.CriPodLabelSource(Contiv.Cri.CriRuntimeClient.ForUnixSocket(socket));
+            yield return new RuntimeSocketCheck(Contiv.Cri.ContainerdPodLabelSource.ForUnixSocket(socket), socket);
+            yield return new RuntimeSocketCheck(new Contiv.Cri.CriPodLabelSource(Contiv.Cri.CriRuntimeClient.ForUnixSocket(socket)), socket);
         }
     }
 
