@@ -76,6 +76,7 @@ prepare_programs() {
     out="$BENCH_WORK/art-snapshot"
     rm -rf "$out"; mkdir -p "$out"
     cp -a "$ROOT/artifacts/netplugin" "$ROOT/artifacts/netmaster" "$ROOT/artifacts/netctl" "$out/"
+    if [ -d "$ROOT/artifacts/contivk8s" ]; then cp -a "$ROOT/artifacts/contivk8s" "$out/"; fi
     SOURCE_DESC="artifacts/ snapshot (built $(date -r "$ROOT/artifacts/netplugin/netplugin" '+%F %T'))"
     STRESS_SRC="$ROOT"
     STRESS_OUT="$BENCH_WORK/stresstool-worktree"

@@ -247,12 +247,12 @@ on h1 netctl net ls
 on h1 netctl net inspect contiv-net
 bold "contiv-c1 on the master node (h1), labelled io.contiv.tenant: default, io.contiv.network: contiv-net"
 kube h1 run-pod contiv-c1 --label io.contiv.tenant=default --label io.contiv.network=contiv-net --label k8s-app=contiv-c1 --cgroup-parent "/$LAB_PREFIX-h1/pods" | tee /tmp/demo-c1.id
-local c1 c2; c1=$(cat /tmp/demo-c1.id)
+local c1 c2; c1=$(tail -n 1 /tmp/demo-c1.id)
 kube h1 pods
 kube h1 exec "$c1" ifconfig
 bold "contiv-c2 on the worker node (h2)"
 kube h2 run-pod contiv-c2 --label io.contiv.tenant=default --label io.contiv.network=contiv-net --label k8s-app=contiv-c2 --cgroup-parent "/$LAB_PREFIX-h2/pods" | tee /tmp/demo-c2.id
-c2=$(cat /tmp/demo-c2.id); rm -f /tmp/demo-c1.id /tmp/demo-c2.id
+c2=$(tail -n 1 /tmp/demo-c2.id); rm -f /tmp/demo-c1.id /tmp/demo-c2.id
 kube h2 pods
 kube h2 exec "$c2" ifconfig eth0
 kube h2 exec "$c2" ping -c 3 10.1.2.2

@@ -20,6 +20,7 @@ phase_cni() {
   bridge=$(printf '{"cniVersion":"1.0.0","name":"bn-bridge","type":"bridge","bridge":"bncni0","isGateway":true,"ipMasq":false,"ipam":{"type":"host-local","dataDir":"%s/host-local","ranges":[[{"subnet":"10.78.0.0/24","gateway":"10.78.0.1"}]]}}' "$RUN")
   log "cni: CNI ADD of contivk8s (network bn-k8s, VXLAN, gateway) vs bridge + host-local on h2, $n interleaved rounds"
   netctl net create --subnet=10.77.0.0/24 --gateway=10.77.0.1 bn-k8s >/dev/null
+  lab_exec h2 ip netns del "$LAB_PREFIX-bcni" 2>/dev/null || true # left by an interrupted run
   lab_exec h2 ip netns add "$LAB_PREFIX-bcni"
   : >"$RUN/samples/cni-contiv-add.txt"; : >"$RUN/samples/cni-bridge-add.txt"; : >"$RUN/samples/cni-contiv-del.txt"; : >"$RUN/samples/cni-bridge-del.txt"
   for ((i = 1; i <= n; i++)); do

@@ -48,7 +48,7 @@ public static class NetPluginHost
         builder.Services.AddSingleton<HostPolicy>();
         builder.Services.AddSingleton<IPodInterfaces>(sp => sp.GetRequiredService<LinuxBridgeDatapath>());
         builder.Services.AddSingleton<PodRegistry>();
-        foreach (var source in PodLabelSources(options))
+        foreach (var source in PodLabelSources(options).ToList())
         {
             builder.Services.AddSingleton(source);
         }
@@ -104,17 +104,25 @@ public static class NetPluginHost
     }
 
     /// <summary>
-    /// Where pods' labels are read, in order (the first that knows the pod wins): containerd's own
+    /// Where pods' labels are read, in order (the first that knows the pod wins): the Kubernetes API
+    /// server (<c>--k8s-config</c>, or the in-cluster service account); containerd's own
     /// record of the sandbox (the one that answers while containerd 1.6 runs the CNI ADD, before the
     /// sandbox is visible over CRI), then the CRI API (runtimes that show the sandbox during ADD).
     /// </summary>
     private static IEnumerable<Contiv.Cni.IPodLabelSource> PodLabelSources(PluginOptions options)
     {
+        // The API server first: it is the pods' authority (and a bad kubeconfig stops netplugin
+        // at start, with KubernetesConfigException naming the file, not at the first pod).
+        if (Contiv.Kubernetes.KubernetesApiPodLabelSource.FromEnvironment(options.KubeConfig) is { } api)
+        {
+            yield return api;
+        }
+
         if (options.CriEndpoint is { Length: > 0 } cri)
         {
             var socket = cri.StartsWith("unix://", StringComparison.Ordinal) ? cri["unix://".Length..] : cri;
-            yield return Contiv.Cri.ContainerdPodLabelSource.ForUnixSocket(socket);
-            yield return new Contiv.Cri.CriPodLabelSource(Contiv.Cri.CriRuntimeClient.ForUnixSocket(socket));
+            yield return new RuntimeSocketCheck(Contiv.Cri.ContainerdPodLabelSource.ForUnixSocket(socket), socket);
+            yield return new RuntimeSocketCheck(new Contiv.Cri.CriPodLabelSource(Contiv.Cri.CriRuntimeClient.ForUnixSocket(socket)), socket);
         }
     }
 

@@ -101,7 +101,18 @@ root.SetAction(async (parse, ct) =>
         return 2;
     }
 
-    await using var app = await NetPluginHost.BuildAsync(options, ct);
+    WebApplication app;
+    try
+    {
+        app = await NetPluginHost.BuildAsync(options, ct);
+    }
+    catch (Contiv.Kubernetes.KubernetesConfigException e)
+    {
+        await Console.Error.WriteLineAsync($"netplugin: {e.Message}");
+        return 2;
+    }
+
+    await using var _ = app;
     await app.RunAsync();
     return 0;
 });

@@ -1,4 +1,5 @@
 using Contiv.Cri;
+using Contiv.Cri.V1;
 using Grpc.Core;
 
 // contiv-crictl --endpoint SOCKET COMMAND ...: what kubectl + kubelet would do on one node, over CRI.
@@ -21,33 +22,33 @@ try
     switch (args[2])
     {
         case "run-pod":
-        {
-            var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-            string? cgroupParent = null;
-            for (var i = 1; i < rest.Length; i += 2)
             {
-                var value = rest.ElementAtOrDefault(i + 1) ?? throw new ArgumentException($"{rest[i]} needs a value");
-                switch (rest[i])
+                var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+                string? cgroupParent = null;
+                for (var i = 1; i < rest.Length; i += 2)
                 {
-                    case "--label":
-                        var parts = value.Split('=', 2);
-                        labels[parts[0]] = parts.ElementAtOrDefault(1) ?? string.Empty;
-                        break;
-                    case "--cgroup-parent":
-                        cgroupParent = value;
-                        break;
-                    default:
-                        throw new ArgumentException($"unknown option {rest[i]}");
+                    var value = rest.ElementAtOrDefault(i + 1) ?? throw new ArgumentException($"{rest[i]} needs a value");
+                    switch (rest[i])
+                    {
+                        case "--label":
+                            var parts = value.Split('=', 2);
+                            labels[parts[0]] = parts.ElementAtOrDefault(1) ?? string.Empty;
+                            break;
+                        case "--cgroup-parent":
+                            cgroupParent = value;
+                            break;
+                        default:
+                            throw new ArgumentException($"unknown option {rest[i]}");
+                    }
                 }
-            }
 
-            var pod = new CriPodSpec(rest[0], "default", $"{rest[0]}-{Guid.NewGuid():N}") { Labels = labels, Hostname = rest[0], CgroupParent = cgroupParent };
-            var sandbox = await node.RunPodSandboxAsync(pod, ct);
-            var container = await node.CreateContainerAsync(sandbox, CriRuntimeClient.ContainerConfig("alpine", Image, "sleep", "6000"), pod.ToConfig(), ct);
-            await node.StartContainerAsync(container, ct);
-            Console.WriteLine(container);
-            return 0;
-        }
+                var pod = new CriPodSpec(rest[0], "default", $"{rest[0]}-{Guid.NewGuid():N}") { Labels = labels, Hostname = rest[0], CgroupParent = cgroupParent };
+                var sandbox = await node.RunPodSandboxAsync(pod, ct);
+                var container = await node.CreateContainerAsync(sandbox, CriRuntimeClient.ContainerConfig("alpine", Image, "sleep", "6000"), pod.ToConfig(), ct);
+                await node.StartContainerAsync(container, ct);
+                Console.WriteLine(container);
+                return 0;
+            }
 
         case "pods":
             Console.WriteLine($"{"NAME",-12} {"STATUS",-8} IP");
@@ -60,12 +61,12 @@ try
             return 0;
 
         case "exec":
-        {
-            var result = await node.ExecSyncAsync(rest[0], rest[1..], TimeSpan.FromSeconds(30), ct);
-            Console.Write(result.Stdout);
-            Console.Error.Write(result.Stderr);
-            return result.ExitCode;
-        }
+            {
+                var result = await node.ExecSyncAsync(rest[0], rest[1..], TimeSpan.FromSeconds(30), ct);
+                Console.Write(result.Stdout);
+                Console.Error.Write(result.Stderr);
+                return result.ExitCode;
+            }
 
         case "rm-pod":
             foreach (var sandbox in (await node.ListPodSandboxAsync(ct)).Where(s => s.Metadata.Name == rest[0]))

@@ -79,6 +79,12 @@ public sealed class KubernetesCniTests(ContivLabFixture lab)
             (await lab.DockerAsync("h3", "exec", "k8s-peer", "ping", "-c", "1", "-W", "2", "10.36.0.2")).EnsureSuccess("container -> pod ping");
             Assert.Contains("pod-a@h2=10.36.0.2", await EndpointNamesAsync("k8s-net"));
 
+            // The host agent reclaims leases no Docker container uses after --reclaim-after (15 s
+            // here) at its next pass (<= 10 s): a pod is not in the engine and must survive that.
+            await Task.Delay(TimeSpan.FromSeconds(27), TestContext.Current.CancellationToken);
+            Assert.Contains("pod-a@h2=10.36.0.2", await EndpointNamesAsync("k8s-net"));
+            (await InPodAsync("h2", "pod-a", $"busybox ping -c 1 -W 2 {peer}")).EnsureSuccess("ping after the reclaim window");
+
             // ADD again answers the same; CHECK passes, then names what was tampered with.
             Assert.Equal(add.Stdout, (await CniAsync("h2", "ADD", "sandbox-a", Netns("pod-a"), Config("k8s-net"), pod: "pod-a")).EnsureSuccess("ADD again").Stdout);
             (await CniAsync("h2", "CHECK", "sandbox-a", Netns("pod-a"), Config("k8s-net"), pod: "pod-a")).EnsureSuccess("CHECK");

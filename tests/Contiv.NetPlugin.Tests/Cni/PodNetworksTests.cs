@@ -243,6 +243,20 @@ public sealed class PodNetworksTests : IDisposable
         Assert.Contains("is on network contiv-net, not other", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_bad_kubeconfig_stops_netplugin_at_start_naming_the_file()
+    {
+        var options = _options with
+        {
+            SocketPath = _directory.Combine("np.sock"),
+            ClusterStore = "embedded://" + _directory.Combine("state2"),
+            DockerEndpoint = "unix://" + _directory.Combine("no-docker.sock"),
+            KubeConfig = _directory.Combine("missing.kubeconfig"),
+        };
+        var e = await Assert.ThrowsAsync<Contiv.Kubernetes.KubernetesConfigException>(() => NetPluginHost.BuildAsync(options, Ct));
+        Assert.Contains("missing.kubeconfig", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(CniErrorCode.DecodingFailure, 400)]
     [InlineData(CniErrorCode.UnknownNetwork, 409)]
