@@ -176,6 +176,10 @@ public sealed class EtcdClusterFailureTests
         await using var writer = KeyValueStoreFactory.Create(url);
         var changes = new ChangeRecorder();
         using var subscription = subscriber.Subscribe("k/", changes.Record);
+        // Once the watch is known live, any Resync would mean it had to give up on resuming.
+        Assert.True(await writer.TryCommitAsync([], [new KeyWrite("k/live", "v")], Cancellation));
+        await changes.WaitForKeyAsync("k/live", TimeSpan.FromSeconds(20));
+        var baseline = changes.Changes.Count;
 
         var committed = new List<string>();
         for (var member = 0; member < 3; member++)
@@ -184,7 +188,7 @@ public sealed class EtcdClusterFailureTests
             for (var i = 0; i < 10; i++)
             {
                 var key = $"k/{member}-{i}";
-                Assert.True(await writer.TryCommitAsync([], [new KeyWrite(key, "v")], Cancellation));
+                Assert.True(await CommitRetryingAsync(writer, key));
                 committed.Add(key);
             }
 
@@ -194,7 +198,7 @@ public sealed class EtcdClusterFailureTests
         // Whichever member the watch was on, it resumed from its last revision elsewhere: every
         // commit is notified, and no Resync was needed.
         await changes.WaitForAsync(seen => committed.All(key => seen.Any(change => change.Key == key)), TimeSpan.FromSeconds(20), "every committed key");
-        Assert.False(changes.SawResync);
+        Assert.DoesNotContain(changes.Changes.Skip(baseline), change => change.IsResync);
     }
 
     [Fact(Timeout = 120_000)]
@@ -225,6 +229,25 @@ public sealed class EtcdClusterFailureTests
         Assert.True(await writer.TryCommitAsync([], [new KeyWrite("k/after", "v")], Cancellation));
         await changes.WaitForKeyAsync("k/after", TimeSpan.FromSeconds(10));
         Assert.Equal("v", (await subscriber.GetAsync(["k/missed"], Cancellation))["k/missed"]);
+    }
+
+    /// <summary>
+    /// The writer is not what the watch test is about: on a loaded machine an election after a kill
+    /// can outlast one operation's 4 s, so it tries again (an unconditional write is safe to repeat).
+    /// </summary>
+    private static async Task<bool> CommitRetryingAsync(IKeyValueStore writer, string key)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await writer.TryCommitAsync([], [new KeyWrite(key, "v")], Cancellation);
+            }
+            catch (StoreUnavailableException exception) when (attempt < 3)
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"writer, attempt {attempt}: {exception.Message}");
+            }
+        }
     }
 
     private static async Task<StoreUnavailableException> FailsFastAsync<T>(Func<Task<T>> operation)
