@@ -52,7 +52,8 @@ public sealed class EtcdCluster : IAsyncDisposable
         Tls = tls ? EtcdTlsFiles.Create(directory.Combine("tls")) : null;
         _http = Tls is null ? Http : CreateTlsClient(Tls);
         var token = "contiv-test-" + Guid.NewGuid().ToString("N")[..12];
-        _members = [.. Enumerable.Range(0, members).Select(i => new EtcdMember($"m{i}", directory.Combine($"m{i}"), FindFreePort(), FindFreePort(), token, Tls))];
+        var ports = FindFreePorts(2 * members);
+        _members = [.. Enumerable.Range(0, members).Select(i => new EtcdMember($"m{i}", directory.Combine($"m{i}"), ports[2 * i], ports[(2 * i) + 1], token, Tls))];
         var initialCluster = string.Join(',', _members.Select(member => $"{member.Name}=http://{Host}:{member.PeerPort}"));
         foreach (var member in _members)
         {
@@ -107,16 +108,24 @@ public sealed class EtcdCluster : IAsyncDisposable
             throw new InvalidOperationException(reason);
         }
 
-        var cluster = new EtcdCluster(TempDirectory.Create("contiv-etcd-"), members, tls);
-        try
+        // A port found free may be taken by another process before etcd binds it: try other ports.
+        for (var attempt = 1; ; attempt++)
         {
-            await Task.WhenAll(Enumerable.Range(0, members).Select(cluster.StartAsync));
-            return cluster;
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
+            var cluster = new EtcdCluster(TempDirectory.Create("contiv-etcd-"), members, tls);
+            try
+            {
+                await Task.WhenAll(Enumerable.Range(0, members).Select(cluster.StartAsync));
+                return cluster;
+            }
+            catch (InvalidOperationException exception) when (attempt < 3 && exception.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+                await cluster.DisposeAsync();
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
         }
     }
 
@@ -309,13 +318,29 @@ public sealed class EtcdCluster : IAsyncDisposable
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
     }
 
-    private static int FindFreePort()
+    /// <summary>
+    /// Distinct free loopback ports: all are held open until every one is chosen, so the system cannot
+    /// hand the same port out twice (another process may still take one before etcd binds it).
+    /// </summary>
+    private static int[] FindFreePorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+            }
+
+            return [.. listeners.Select(listener => ((IPEndPoint)listener.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
+        }
     }
 
     /// <summary>One etcd process: its name, ports, data directory and log (what it printed).</summary>
