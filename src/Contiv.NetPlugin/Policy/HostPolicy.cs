@@ -17,7 +17,7 @@ namespace Contiv.NetPlugin;
 /// read can never be applied over a newer one. The datapath compares before it writes, so a pass
 /// that changes nothing costs reads only.
 /// </remarks>
-public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, DockerNetworkMap networks, PluginOptions options, ILogger<HostPolicy> logger) : IDisposable
+public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, DockerNetworkMap networks, PluginOptions options, ILogger<HostPolicy> logger, Cni.PodRegistry? pods = null) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -32,13 +32,16 @@ public sealed class HostPolicy(ContivControl control, IPolicyDatapath datapath, 
     public void Dispose() => _gate.Dispose();
 
     /// <summary>
-    /// Every network with a Docker network bound on this host. Every local endpoint is on one of
+    /// Every network with a Docker network bound on this host, or a pod here. Every local endpoint is on one of
     /// them, so the profiles remembered for endpoints this pass did not see are forgotten (their
     /// veth, and its shaping, went with them).
     /// </summary>
     public async Task SyncAsync(CancellationToken ct)
     {
-        var local = (await networks.ListAsync(ct)).Values.DistinctBy(b => b.NetworkId).ToList();
+        // Networks with pods here count too: a Kubernetes node may have no Docker network of them.
+        var local = (await networks.ListAsync(ct)).Values
+            .Concat(pods?.List().Select(p => new DockerNetworkBinding(p.NetworkId, p.Encap, p.Tag, p.Group)) ?? [])
+            .DistinctBy(b => b.NetworkId).ToList();
         await SyncAsync(local, forgetUnseen: true, ct);
     }
 

@@ -244,6 +244,20 @@ public sealed class PodNetworksTests : IDisposable
     }
 
     [Fact]
+    public async Task The_hosts_policy_pass_covers_networks_that_only_have_pods_here()
+    {
+        await SeedAsync();
+        Label("contiv-c1");
+        await Pods().AddAsync(Request("contiv-c1", "sandbox1"), Ct);
+
+        // No Docker network of contiv-net is bound on this node: only the pod makes it local.
+        Assert.Empty(await _control.DockerNetworks("node1").ListAsync(Ct));
+        using var policy = new HostPolicy(_control, _datapath, _control.DockerNetworks("node1"), _options, NullLogger<HostPolicy>.Instance, new PodRegistry(_options));
+        await policy.SyncAsync(Ct);
+        Assert.Contains(_datapath.PolicyCalls, c => c.Operation == nameof(IPolicyDatapath.ApplyPolicy) && c.Network.NetworkId == "contiv-net.default");
+    }
+
+    [Fact]
     public async Task A_bad_kubeconfig_stops_netplugin_at_start_naming_the_file()
     {
         var options = _options with
