@@ -1,17 +1,6 @@
-using System.Diagnostics;
-using System.Text;
 using Contiv.TestSupport;
 
 namespace Contiv.Cri.Tests;
-
-/// <summary>The outcome of a bash snippet run by a test.</summary>
-public sealed record ShellResult(int ExitCode, string Stdout, string Stderr)
-{
-    public string Output => (Stdout + Stderr).Trim();
-
-    public ShellResult EnsureSuccess(string what) =>
-        ExitCode == 0 ? this : throw new InvalidOperationException($"{what} failed with exit code {ExitCode}:\n{Stdout}\n{Stderr}");
-}
 
 /// <summary>
 /// A namespace lab of two hosts, each with its own containerd and CRI plugin (scripts/lib/cri.sh):
@@ -111,8 +100,8 @@ public sealed class CriLabFixture : IAsyncLifetime
     public CriRuntimeClient Client(string host) => CriRuntimeClient.ForUnixSocket(Socket(host), TimeSpan.FromSeconds(90));
 
     /// <summary>Runs a bash snippet with scripts/lib/lab.sh and cri.sh sourced and this lab's variables set.</summary>
-    public Task<ShellResult> BashAsync(string script, TimeSpan? timeout = null) =>
-        RunAsync("bash", ["-c", $"set -euo pipefail; source '{RepoRoot}/scripts/lib/lab.sh'; source '{RepoRoot}/scripts/lib/cri.sh'; {script}"],
+    public Task<CommandResult> BashAsync(string script, TimeSpan? timeout = null) =>
+        CommandRunner.RunAsync("bash", ["-c", $"set -euo pipefail; source '{RepoRoot}/scripts/lib/lab.sh'; source '{RepoRoot}/scripts/lib/cri.sh'; {script}"],
             timeout ?? TimeSpan.FromSeconds(120), Env);
 
     public static string RepoRoot { get; } = FindRoot();
@@ -151,42 +140,6 @@ public sealed class CriLabFixture : IAsyncLifetime
         return dir ?? throw new InvalidOperationException("cannot find the repository root (ContivDocker.sln)");
     }
 
-    private static async Task<ShellResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, Dictionary<string, string> env)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach (var (k, v) in env)
-        {
-            psi.Environment[k] = v;
-        }
-
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
-        process.StandardInput.Close();
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (stderr) { stderr.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            return new ShellResult(-1, stdout.ToString(), stderr + $"\n(timed out after {timeout.TotalSeconds:0} s)");
-        }
-
-        process.WaitForExit();
-        return new ShellResult(process.ExitCode, stdout.ToString(), stderr.ToString());
-    }
 }
 
 [CollectionDefinition(Name)]

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Contiv.TestSupport;
 
 namespace Contiv.EndToEnd.Tests;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Contiv.TestSupport;
 
 namespace Contiv.EndToEnd.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Contiv.Cri;
+using Contiv.TestSupport;
 using Grpc.Core;
 
 namespace Contiv.EndToEnd.Tests;

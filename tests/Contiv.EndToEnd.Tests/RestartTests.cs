@@ -1,3 +1,5 @@
+using Contiv.TestSupport;
+
 namespace Contiv.EndToEnd.Tests;
 
 /// <summary>
