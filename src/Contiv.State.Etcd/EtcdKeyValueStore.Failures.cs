@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Sockets;
 using Grpc.Core;
 using Polly;
-using Polly.Retry;
 using Polly.Timeout;
 
 namespace Contiv.State.Etcd;
@@ -10,25 +9,9 @@ namespace Contiv.State.Etcd;
 /// <summary>Retries, time limits and the text of failures: what a caller sees when no quorum answers.</summary>
 public sealed partial class EtcdKeyValueStore
 {
-    private static ResiliencePipeline BuildPipeline(EtcdStoreOptions options)
-    {
-        var builder = new ResiliencePipelineBuilder().AddTimeout(options.OperationTimeout);
-        if (options.MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-                MaxRetryAttempts = options.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                // The next member is usually fine at once; a leader election takes about a second.
-                Delay = TimeSpan.FromMilliseconds(50),
-                MaxDelay = TimeSpan.FromMilliseconds(800),
-            });
-        }
-
-        return builder.AddTimeout(options.AttemptTimeout).Build();
-    }
+    // The next member is usually fine at once; a leader election takes about a second.
+    private static ResiliencePipeline BuildPipeline(EtcdStoreOptions options) => StoreRetryPipeline.Build(
+        options.OperationTimeout, options.AttemptTimeout, options.MaxRetries, IsTransient, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(800));
 
     /// <summary>Wrong user or password, or none for a cluster with authentication on: retrying cannot help.</summary>
     private static bool IsRefusedCredentials(RpcException exception) =>

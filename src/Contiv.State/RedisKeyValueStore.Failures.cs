@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Polly;
-using Polly.Retry;
 using Polly.Timeout;
 using StackExchange.Redis;
 
@@ -10,24 +9,8 @@ namespace Contiv.State;
 /// <summary>Retries, time limits and the text of failures: what a caller sees when Redis is not there.</summary>
 public sealed partial class RedisKeyValueStore
 {
-    private static ResiliencePipeline BuildPipeline(RedisStoreOptions options)
-    {
-        var builder = new ResiliencePipelineBuilder().AddTimeout(options.OperationTimeout);
-        if (options.MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-                MaxRetryAttempts = options.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(100),
-                MaxDelay = TimeSpan.FromSeconds(1),
-            });
-        }
-
-        return builder.AddTimeout(options.AttemptTimeout).Build();
-    }
+    private static ResiliencePipeline BuildPipeline(RedisStoreOptions options) => StoreRetryPipeline.Build(
+        options.OperationTimeout, options.AttemptTimeout, options.MaxRetries, IsTransient, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
 
     /// <summary>Failures worth retrying: the server may answer the same request a moment later.</summary>
     private static bool IsTransient(Exception exception) => exception switch
